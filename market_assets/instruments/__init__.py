@@ -1,0 +1,1 @@
+"""Instrument definitions per (day, venue)."""

@@ -1,0 +1,1 @@
+"""Raw Tardis ticks per (day, venue), one Parquet file per instrument."""

@@ -1,0 +1,149 @@
+"""Raw tick assets: Tardis files parsed, validated and streamed into the lake per instrument."""
+
+from collections.abc import Iterator
+
+import pandera.errors
+import pandera.pyarrow as pap
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    RetryPolicy,
+    asset,
+)
+
+from market_assets.partition import day_and_venue
+from market_assets.tardis_csv import LAYOUTS, CsvLayout, TardisFormatError, read_tardis_csv
+from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.universe import VenueUniverse, load_universe
+from partitions import market_partitions
+from resources import LakeFile, SourceFile, TardisError, TardisSource, TickStream
+
+# Tardis downloads share one concurrency pool so backfills respect its rate limits.
+TARDIS_POOL = "tardis"
+
+
+def expected_instruments(
+    definitions: pa.Table, universe: VenueUniverse, data_type: str
+) -> list[tuple[str, str]]:
+    """(symbol, instrument_key) of the universe's instruments that publish ``data_type``."""
+    if data_type not in universe.data_types:
+        return []
+    wanted = set(universe.symbols)
+    return [
+        (row["symbol"], row["instrument_key"])
+        for row in definitions.select(["symbol", "instrument_key", "data_types"]).to_pylist()
+        if row["symbol"] in wanted and data_type in (row["data_types"] or ())
+    ]
+
+
+def file_name(instrument_key: str) -> str:
+    """The Parquet file stem of one instrument (``:`` is not portable in file names)."""
+    return instrument_key.replace(":", "__")
+
+
+def validated(
+    batches: Iterator[pa.RecordBatch], schema: pap.DataFrameSchema, source: SourceFile
+) -> Iterator[pa.RecordBatch]:
+    """``batches`` after checking each against ``schema``; a failure names file and check."""
+    for batch in batches:
+        try:
+            schema.validate(pa.Table.from_batches([batch]), lazy=True)
+        except pandera.errors.SchemaErrors as error:
+            raise ValueError(
+                f"{source.describe()}: rows of {source.url} fail the {schema.name} schema; "
+                f"nothing was written for this partition. Failed checks: "
+                f"{_failed_checks(error)}"
+            ) from error
+        yield batch
+
+
+def _failed_checks(error: pandera.errors.SchemaErrors) -> str:
+    found = []
+    for problems in error.message.values():
+        for entries in problems.values():
+            found += [f"{entry['column']}: {entry['check']}" for entry in entries]
+    return "; ".join(found) or str(error)
+
+
+def build_tick_asset(data_type: str) -> AssetsDefinition:
+    """The ``ticks/{data_type}`` asset for one Tardis data type."""
+    layout = LAYOUTS[data_type]
+    schema = TICK_SCHEMAS[data_type]
+
+    @asset(
+        key=["ticks", data_type],
+        partitions_def=market_partitions,
+        group_name="ticks",
+        pool=TARDIS_POOL,
+        kinds={"parquet"},
+        retry_policy=RetryPolicy(max_retries=1, delay=30),
+        description=(
+            f"Tardis {data_type} of the universe's instruments, one Parquet file per "
+            "instrument, Tardis' columns and units plus instrument_key, in source order."
+        ),
+    )
+    def tick_asset(
+        context: AssetExecutionContext, tardis: TardisSource, instrument_definitions: pa.Table
+    ) -> Output[TickStream]:
+        day, venue = day_and_venue(context)
+        universe = load_universe().for_venue(venue)
+        instruments = expected_instruments(instrument_definitions, universe, data_type)
+        listed = {symbol for symbol, _ in instruments}
+        not_listed = (
+            sorted(set(universe.symbols) - listed) if data_type in universe.data_types else []
+        )
+        if not_listed:
+            context.log.warning(
+                f"{day}|{venue}: {', '.join(not_listed)} not listed with {data_type} that day"
+            )
+        context.log.info(f"{day}|{venue}: {len(instruments)} instruments of {data_type} to ingest")
+
+        def files() -> Iterator[LakeFile]:
+            for number, (symbol, key) in enumerate(instruments, 1):
+                with tardis.fetch(venue, data_type, symbol, day) as source:
+                    context.log.info(
+                        f"{day}|{venue} [{number}/{len(instruments)}] {symbol}: "
+                        f"{source.size_bytes:,} bytes from {source.url}"
+                        + (" (empty: no data that day)" if source.empty else "")
+                    )
+                    yield LakeFile(
+                        name=file_name(key),
+                        schema=layout.schema,
+                        batches=_parsed(source, layout, {symbol: key}, schema),
+                        source={
+                            "instrument_key": key,
+                            "url": source.url,
+                            "sha256": source.sha256,
+                            "empty": source.empty,
+                        },
+                    )
+
+        return Output(
+            TickStream(files()),
+            metadata={
+                "instruments": MetadataValue.json([key for _, key in instruments]),
+                "instrument_count": MetadataValue.int(len(instruments)),
+                "not_listed": MetadataValue.json(not_listed),
+                "universe": MetadataValue.path(load_universe().source),
+            },
+        )
+
+    return tick_asset
+
+
+def _parsed(
+    source: SourceFile,
+    layout: CsvLayout,
+    keys: dict[str, str],
+    schema: pap.DataFrameSchema,
+) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from validated(read_tardis_csv(source.path, layout, keys), schema, source)
+    except TardisFormatError as error:
+        raise TardisError(f"{source.describe()}: {error}") from error
+
+
+trades = build_tick_asset("trades")

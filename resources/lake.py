@@ -1,0 +1,236 @@
+"""The Parquet lake: Hive-partitioned files on a local folder or ``gs://``.
+
+Layout: ``{root}/{asset key path}/date=YYYY-MM-DD/venue={venue}/{file}.parquet``, zstd,
+row groups of about a million rows, timestamps as UTC ``TIMESTAMP``. A partition is
+replaced whole: files are written to a staging area first and published only once
+every one of them is complete, so a failed write changes nothing and a rerun leaves
+exactly the new files.
+"""
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from upath import UPath
+
+from resources.storage import is_local, upath
+
+ROW_GROUP_ROWS = 1 << 20
+COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    """One Parquet file of a partition, written from a stream of record batches.
+
+    ``name`` is the file stem, unique within the partition; ``source`` is provenance
+    (URL, sha256, ...) that ends up in the materialisation metadata.
+    """
+
+    name: str
+    schema: pa.Schema
+    batches: Iterable[pa.RecordBatch]
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TickStream:
+    """A partition too big for memory: files produced one after another as they are read."""
+
+    files: Iterator[LakeFile]
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """What landed for one ``LakeFile``."""
+
+    name: str
+    rows: int
+    bytes: int
+    first_timestamp: datetime | None
+    last_timestamp: datetime | None
+    source: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WrittenPartition:
+    """What landed for one partition, for metadata and logs."""
+
+    path: str
+    files: tuple[WrittenFile, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def first_timestamp(self) -> datetime | None:
+        return min((f.first_timestamp for f in self.files if f.first_timestamp), default=None)
+
+    @property
+    def last_timestamp(self) -> datetime | None:
+        return max((f.last_timestamp for f in self.files if f.last_timestamp), default=None)
+
+
+class ParquetLake:
+    """Read and write whole partitions of the lake at ``root`` (folder or ``gs://``)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = upath(root)
+
+    @classmethod
+    def from_env(cls) -> "ParquetLake":
+        """The lake named by ``MARKET_DATA_ROOT`` (default ``./data``)."""
+        return cls(os.environ.get("MARKET_DATA_ROOT") or "./data")
+
+    def partition_path(self, asset_path: Sequence[str], day: str, venue: str) -> UPath:
+        """``{root}/{asset path}/date={day}/venue={venue}``."""
+        return self.root.joinpath(*asset_path, f"date={day}", f"venue={venue}")
+
+    def files(self, asset_path: Sequence[str], day: str, venue: str) -> list[UPath]:
+        """The Parquet files of one partition, sorted by name; empty when it is absent."""
+        folder = self.partition_path(asset_path, day, venue)
+        if not folder.exists():
+            return []
+        return sorted(p for p in folder.iterdir() if p.name.endswith(".parquet"))
+
+    def read(
+        self,
+        asset_path: Sequence[str],
+        day: str,
+        venue: str,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """One whole partition as a table. Raises ``FileNotFoundError`` when absent."""
+        files = self.files(asset_path, day, venue)
+        if not files:
+            raise FileNotFoundError(
+                f"{self.partition_path(asset_path, day, venue)} holds no Parquet files: "
+                f"materialise {'/'.join(asset_path)} for {day}|{venue} first"
+            )
+        return pa.concat_tables(
+            [self.read_file(path, columns=columns) for path in files], promote_options="default"
+        )
+
+    def read_file(self, path: UPath, *, columns: Sequence[str] | None = None) -> pa.Table:
+        """One Parquet file of the lake."""
+        return pq.read_table(path.path, filesystem=path.fs, columns=columns)
+
+    def row_count(self, path: UPath) -> int:
+        """Rows of one Parquet file, from its footer."""
+        with path.fs.open(path.path, "rb") as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+
+    def write_partition(
+        self,
+        asset_path: Sequence[str],
+        day: str,
+        venue: str,
+        files: Iterable[LakeFile],
+        *,
+        on_file: Callable[[WrittenFile], None] | None = None,
+    ) -> WrittenPartition:
+        """Write ``files`` as the whole partition, replacing what was there.
+
+        Nothing is visible until every file is complete; on any error the staging area
+        is removed and the previous partition stays as it was.
+        """
+        final = self.partition_path(asset_path, day, venue)
+        staging = self._staging_dir()
+        written: list[WrittenFile] = []
+        try:
+            for lake_file in files:
+                if any(w.name == lake_file.name for w in written):
+                    raise ValueError(f"{final}: two files named {lake_file.name}.parquet")
+                done = _write_file(staging / f"{lake_file.name}.parquet", lake_file)
+                written.append(done)
+                if on_file:
+                    on_file(done)
+            self._publish(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return WrittenPartition(path=str(final), files=tuple(written))
+
+    def _staging_dir(self) -> Path:
+        # Staging beside the lake on the same filesystem makes the local publish a rename;
+        # it sits outside every asset folder so no reader's glob ever sees it.
+        if is_local(self.root):
+            parent = Path(self.root.path) / "_staging"
+            parent.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f"{uuid.uuid4().hex}-", dir=parent))
+        return Path(tempfile.mkdtemp(prefix="lake-staging-"))
+
+    def _publish(self, staging: Path, final: UPath) -> None:
+        if is_local(final):
+            target = Path(final.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            retired = staging.with_name(staging.name + "-retired")
+            if target.exists():
+                target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired, ignore_errors=True)
+            return
+        # Object stores have no folder rename: each object upload is atomic, files keep
+        # stable names, so readers see whole files and never two copies of an instrument.
+        new_names = {p.name for p in staging.iterdir()}
+        for local in sorted(staging.iterdir()):
+            final.fs.put_file(str(local), f"{final.path}/{local.name}")
+        if final.exists():
+            for stale in final.iterdir():
+                if stale.name not in new_names:
+                    stale.fs.rm_file(stale.path)
+
+
+def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
+    rows = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    with pq.ParquetWriter(path, lake_file.schema, compression=COMPRESSION) as writer:
+        for batch in lake_file.batches:
+            if batch.num_rows == 0:
+                continue
+            rows += batch.num_rows
+            first, last = _widen(first, last, batch)
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending), row_group_size=ROW_GROUP_ROWS)
+                pending, pending_rows = [], 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending), row_group_size=ROW_GROUP_ROWS)
+    return WrittenFile(
+        name=lake_file.name,
+        rows=rows,
+        bytes=path.stat().st_size,
+        first_timestamp=first,
+        last_timestamp=last,
+        source=dict(lake_file.source),
+    )
+
+
+def _widen(
+    first: datetime | None, last: datetime | None, batch: pa.RecordBatch
+) -> tuple[datetime | None, datetime | None]:
+    if "timestamp" not in batch.schema.names:
+        return first, last
+    bounds = pc.min_max(batch.column("timestamp"))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None:
+        return first, last
+    return (low if first is None else min(first, low)), (high if last is None else max(last, high))

@@ -1,0 +1,298 @@
+"""The Tardis source: HTTP through ``tardis-dev``, or a mirror of files already downloaded.
+
+Both modes hand out the same thing: a local ``.csv.gz`` path for one (venue, data type,
+symbol, UTC day), with its source URL and sha256, and the exchange metadata JSON.
+"""
+
+import asyncio
+import gzip
+import hashlib
+import json
+import tempfile
+import urllib.error
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import tardis_dev
+from dagster import ConfigurableResource, get_dagster_logger
+from pydantic import Field
+
+from resources.storage import is_local, upath
+
+DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
+DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
+
+# A whole gzip file is read in chunks this big when checking it arrived intact.
+_VERIFY_CHUNK_BYTES = 4 << 20
+
+
+class TardisError(RuntimeError):
+    """A Tardis file or answer that cannot be had; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One Tardis dataset file on local disk, ready to parse."""
+
+    venue: str
+    data_type: str
+    symbol: str
+    day: date
+    path: Path
+    url: str
+    sha256: str
+    size_bytes: int
+    empty: bool
+
+    def describe(self) -> str:
+        """``venue data_type symbol day`` for messages."""
+        return f"{self.venue} {self.data_type} {self.symbol} {self.day.isoformat()}"
+
+
+def free_day(day: date) -> bool:
+    """Whether Tardis serves ``day`` without an API key (the first day of each month)."""
+    return day.day == 1
+
+
+def dataset_url(endpoint: str, venue: str, data_type: str, symbol: str, day: date) -> str:
+    """The URL ``tardis-dev`` requests for one file (symbol normalised and quoted as it does)."""
+    normalised = symbol.replace(":", "-").replace("/", "-").upper()
+    return f"{endpoint}/{venue}/{data_type}/{day:%Y/%m/%d}/{quote(normalised, safe='')}.csv.gz"
+
+
+def mirror_file_name(venue: str, data_type: str, symbol: str, day: date) -> str:
+    """The file name ``tardis-dev`` gives a download by default (``default_file_name``)."""
+    normalised = symbol.replace(":", "-").replace("/", "-").upper()
+    midnight = datetime.combine(day, time())
+    return tardis_dev.default_file_name(venue, data_type, midnight, normalised, "csv")
+
+
+class TardisSource(ConfigurableResource):
+    """Tardis datasets and metadata for one (venue, data type, symbol, day) at a time.
+
+    With ``mirror`` set (a folder or ``gs://`` prefix of files in tardis-dev's default
+    layout, plus ``exchanges/{venue}.json`` and ``instruments/{venue}.json``) nothing is
+    downloaded; otherwise files come over HTTP through ``tardis-dev``, one per call.
+    """
+
+    api_key: str = Field(default="", description="Tardis API key; empty means free days only.")
+    datasets_endpoint: str = DEFAULT_DATASETS_ENDPOINT
+    api_endpoint: str = DEFAULT_API_ENDPOINT
+    mirror: str = Field(default="", description="Folder or gs:// prefix of downloaded files.")
+    download_dir: str = Field(
+        default="", description="Where downloads are staged; a temporary folder when empty."
+    )
+    timeout_seconds: int = Field(
+        default=60, description="Silence on a connection longer than this is retried."
+    )
+    deadline_seconds: int = Field(
+        default=1800, description="Give up on one file after this long, retries included."
+    )
+    verify_attempts: int = Field(
+        default=3, description="Downloads of one file before a truncated gzip is an error."
+    )
+
+    # ---- metadata -------------------------------------------------------------------
+
+    def exchange_details(self, venue: str) -> dict[str, Any]:
+        """``GET /exchanges/{venue}``: symbols, data types, ``exportedUntil``, incidents."""
+        if self.mirror:
+            return self._mirror_json("exchanges", venue)
+        try:
+            return tardis_dev.get_exchange_details(
+                venue, endpoint=self.api_endpoint, timeout=self.timeout_seconds
+            )
+        except urllib.error.HTTPError as error:
+            raise TardisError(
+                f"Tardis exchange details for {venue} failed with HTTP {error.code}: "
+                f"{error.msg}. Is {venue!r} a Tardis exchange id?"
+            ) from error
+
+    def instruments(self, venue: str) -> list[dict[str, Any]] | None:
+        """``GET /instruments/{venue}``, or None when Tardis refuses it without a paid key."""
+        if self.mirror:
+            try:
+                return self._mirror_json("instruments", venue)
+            except FileNotFoundError:
+                return None
+        try:
+            answer = tardis_dev.get_instrument_info(
+                venue,
+                api_key=self.api_key,
+                endpoint=self.api_endpoint,
+                timeout=self.timeout_seconds,
+            )
+        except urllib.error.HTTPError as error:
+            if error.code in (401, 403):
+                return None
+            raise TardisError(
+                f"Tardis instruments for {venue} failed with HTTP {error.code}: {error.msg}"
+            ) from error
+        return list(answer) if isinstance(answer, list) else [answer]
+
+    def _mirror_json(self, kind: str, venue: str) -> Any:
+        path = upath(self.mirror) / kind / f"{venue}.json"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing: a Tardis mirror holds {kind}/{venue}.json beside its files"
+            )
+        return json.loads(path.read_text())
+
+    # ---- datasets -------------------------------------------------------------------
+
+    @contextmanager
+    def fetch(self, venue: str, data_type: str, symbol: str, day: date) -> Iterator[SourceFile]:
+        """A local copy of one Tardis file for the ``with`` block; removed afterwards.
+
+        Raises ``TardisError`` with the reason and the fix when the file cannot be had.
+        """
+        url = dataset_url(self.datasets_endpoint, venue, data_type, symbol, day)
+        with tempfile.TemporaryDirectory(
+            prefix="tardis-", dir=self.download_dir or None
+        ) as staging:
+            if self.mirror:
+                path, url = self._from_mirror(venue, data_type, symbol, day, Path(staging))
+            else:
+                path = self._download(venue, data_type, symbol, day, Path(staging), url)
+            yield SourceFile(
+                venue=venue,
+                data_type=data_type,
+                symbol=symbol,
+                day=day,
+                path=path,
+                url=url,
+                sha256=_sha256(path),
+                size_bytes=path.stat().st_size,
+                empty=_is_empty_gzip(path),
+            )
+
+    def _from_mirror(
+        self, venue: str, data_type: str, symbol: str, day: date, staging: Path
+    ) -> tuple[Path, str]:
+        source = upath(self.mirror) / mirror_file_name(venue, data_type, symbol, day)
+        if not source.exists():
+            raise TardisError(
+                f"the Tardis mirror has no {data_type} file for {symbol} on {venue} "
+                f"{day.isoformat()}: expected {source}. Download it into the mirror or unset "
+                "TARDIS_MIRROR to fetch it over HTTP."
+            )
+        if is_local(source):
+            return Path(source.path), str(source)
+        local = staging / source.name
+        source.fs.get(source.path, str(local))
+        return local, str(source)
+
+    def _download(
+        self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
+    ) -> Path:
+        path = staging / mirror_file_name(venue, data_type, symbol, day)
+        log = get_dagster_logger()
+        for attempt in range(1, self.verify_attempts + 1):
+            self._download_once(venue, data_type, symbol, day, staging, url)
+            if _gzip_is_whole(path):
+                log.debug(f"downloaded {url} ({path.stat().st_size:,} bytes)")
+                return path
+            log.warning(f"{url}: body cut short (attempt {attempt}), downloading again")
+            path.unlink()
+        raise TardisError(
+            f"{url} arrived truncated {self.verify_attempts} times (the gzip stream ends "
+            "early): Tardis or the network is cutting the body; rerun the partition later."
+        )
+
+    def _download_once(
+        self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
+    ) -> None:
+        download = tardis_dev.download_datasets_async(
+            exchange=venue,
+            data_types=[data_type],
+            symbols=[symbol],
+            from_date=day.isoformat(),
+            to_date=(day + timedelta(days=1)).isoformat(),
+            api_key=self.api_key,
+            download_dir=str(staging),
+            endpoint=self.datasets_endpoint,
+            timeout=self.timeout_seconds,
+            concurrency=1,
+            skip_if_exists=False,
+        )
+        try:
+            asyncio.run(asyncio.wait_for(download, timeout=self.deadline_seconds))
+        except TimeoutError as error:
+            raise TardisError(
+                f"{url} did not download within {self.deadline_seconds} s (retries included): "
+                "Tardis is stalling; rerun the partition later."
+            ) from error
+        except urllib.error.HTTPError as error:
+            raise TardisError(self._explain(error, venue, data_type, symbol, day, url)) from error
+
+    def _explain(
+        self,
+        error: urllib.error.HTTPError,
+        venue: str,
+        data_type: str,
+        symbol: str,
+        day: date,
+        url: str,
+    ) -> str:
+        what = f"{venue} {data_type} {symbol} {day.isoformat()}"
+        if error.code == 401 and not self.api_key:
+            first = day.replace(day=1)
+            return (
+                f"no Tardis API key: only the first day of each month is free, and {what} is "
+                f"not one. Set TARDIS_API_KEY, or pick {first.isoformat()}."
+            )
+        if error.code in (401, 403):
+            return (
+                f"Tardis refused the API key for {what} (HTTP {error.code}: {error.msg}). "
+                "Check TARDIS_API_KEY and that the subscription covers this exchange and date."
+            )
+        if error.code == 404:
+            return (
+                f"Tardis has no file for {what} ({url}, HTTP 404). Check that {symbol} trades "
+                f"on {venue} that day and publishes {data_type} (exchange details)."
+            )
+        if error.code == 429:
+            return (
+                f"Tardis rate limit exhausted for {what} (HTTP 429, Retry-After "
+                f"{error.headers.get('Retry-After') if error.headers else '?'} s). "
+                "Lower the tardis pool limit or rerun later."
+            )
+        return f"Tardis answered HTTP {error.code} for {what} ({url}): {error.msg}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_VERIFY_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_empty_gzip(path: Path) -> bool:
+    with gzip.open(path, "rb") as handle:
+        try:
+            return handle.read(1) == b""
+        except EOFError:
+            return False
+
+
+def _gzip_is_whole(path: Path) -> bool:
+    """Whether every gzip member in ``path`` ends with its trailer (no truncated body)."""
+    inflater = zlib.decompressobj(wbits=31)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_VERIFY_CHUNK_BYTES):
+            try:
+                inflater.decompress(chunk, 0)
+                while inflater.eof and inflater.unused_data:
+                    rest = inflater.unused_data
+                    inflater = zlib.decompressobj(wbits=31)
+                    inflater.decompress(rest, 0)
+            except zlib.error:
+                return False
+    return inflater.eof
