@@ -234,3 +234,36 @@ def _widen(
     if low is None:
         return first, last
     return (low if first is None else min(first, low)), (high if last is None else max(last, high))
+
+
+def describe_lake(lake: ParquetLake) -> list[dict[str, Any]]:
+    """One row per stored partition: asset, date, venue, files, rows, bytes."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in lake.root.rglob("*.parquet"):
+        parts = path.relative_to(lake.root).parts
+        if parts[0] == "_staging" or len(parts) < 4:
+            continue
+        asset, day, venue = "/".join(parts[:-3]), parts[-3], parts[-2]
+        row = found.setdefault(
+            (asset, day, venue),
+            {
+                "asset": asset,
+                "date": day.removeprefix("date="),
+                "venue": venue.removeprefix("venue="),
+            },
+        )
+        row["files"] = row.get("files", 0) + 1
+        row["rows"] = row.get("rows", 0) + lake.row_count(path)
+        row["bytes"] = row.get("bytes", 0) + path.stat().st_size
+    return [found[key] for key in sorted(found)]
+
+
+if __name__ == "__main__":
+    lake = ParquetLake.from_env()
+    print(f"lake {lake.root}")
+    print(f"{'asset':<26} {'date':<10} {'venue':<16} {'files':>5} {'rows':>10} {'bytes':>12}")
+    for row in describe_lake(lake):
+        print(
+            f"{row['asset']:<26} {row['date']:<10} {row['venue']:<16} "
+            f"{row['files']:>5} {row['rows']:>10,} {row['bytes']:>12,}"
+        )

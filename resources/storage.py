@@ -13,6 +13,8 @@ def upath(location: str) -> UPath:
     """
     if location.startswith("gs://"):
         if os.environ.get("STORAGE_EMULATOR_HOST"):
+            # The emulator cannot answer gcsfs' hierarchical-namespace probe (a 60 s hang).
+            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
             return UPath(location, token="anon")
         return UPath(location)
     return UPath(os.path.abspath(location))
