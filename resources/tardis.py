@@ -33,7 +33,15 @@ _VERIFY_CHUNK_BYTES = 4 << 20
 
 
 class TardisError(RuntimeError):
-    """A Tardis file or answer that cannot be had; the message says why and what to do."""
+    """A Tardis file or answer that cannot be had; the message says why and what to do.
+
+    ``retryable`` is True when a later attempt may succeed (stalls, cut bodies); refusals
+    such as a missing key or a missing file are final until something changes.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -202,7 +210,8 @@ class TardisSource(ConfigurableResource):
             path.unlink()
         raise TardisError(
             f"{url} arrived truncated {self.verify_attempts} times (the gzip stream ends "
-            "early): Tardis or the network is cutting the body; rerun the partition later."
+            "early): Tardis or the network is cutting the body; rerun the partition later.",
+            retryable=True,
         )
 
     def _download_once(
@@ -226,7 +235,8 @@ class TardisSource(ConfigurableResource):
         except TimeoutError as error:
             raise TardisError(
                 f"{url} did not download within {self.deadline_seconds} s (retries included): "
-                "Tardis is stalling; rerun the partition later."
+                "Tardis is stalling; rerun the partition later.",
+                retryable=True,
             ) from error
         except urllib.error.HTTPError as error:
             raise TardisError(self._explain(error, venue, data_type, symbol, day, url)) from error

@@ -34,6 +34,9 @@ DEFINITIONS_SCHEMA = pa.schema(
     ]
 )
 
+# Tardis' grouped symbols fetch every instrument of a kind in one file; not instruments.
+GROUPED_SYMBOLS = frozenset({"SPOT", "PERPETUALS", "FUTURES", "OPTIONS", "COMBOS"})
+
 # Quote assets tried, longest first, on venues that glue base and quote (``BTCUSDT``).
 _GLUED_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "BTC", "ETH", "BNB", "EUR")
 _MONTHS = {
@@ -87,7 +90,7 @@ def definitions_for_day(
     rows = []
     for listed in exchange_details.get("datasets", {}).get("symbols", []):
         kind = str(listed.get("type", "")).lower()
-        if kind not in KEY_TYPES:
+        if kind not in KEY_TYPES or str(listed["id"]).upper() in GROUPED_SYMBOLS:
             continue
         since, until = _when(listed.get("availableSince")), _when(listed.get("availableTo"))
         if (since and since >= end) or (until and until <= start):

@@ -1,6 +1,7 @@
 """Raw tick assets: Tardis files parsed, validated and streamed into the lake per instrument."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandera.errors
 import pandera.pyarrow as pap
@@ -8,6 +9,7 @@ import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    Failure,
     MetadataValue,
     Output,
     RetryPolicy,
@@ -44,6 +46,10 @@ def file_name(instrument_key: str) -> str:
     return instrument_key.replace(":", "__")
 
 
+class SchemaViolation(ValueError):
+    """Rows of a source file that break the data type's pandera schema."""
+
+
 def validated(
     batches: Iterator[pa.RecordBatch], schema: pap.DataFrameSchema, source: SourceFile
 ) -> Iterator[pa.RecordBatch]:
@@ -52,8 +58,8 @@ def validated(
         try:
             schema.validate(pa.Table.from_batches([batch]), lazy=True)
         except pandera.errors.SchemaErrors as error:
-            raise ValueError(
-                f"{source.describe()}: rows of {source.url} fail the {schema.name} schema; "
+            raise SchemaViolation(
+                f"rows of {source.url} fail the {schema.name} schema; "
                 f"nothing was written for this partition. Failed checks: "
                 f"{_failed_checks(error)}"
             ) from error
@@ -79,7 +85,7 @@ def build_tick_asset(data_type: str) -> AssetsDefinition:
         group_name="ticks",
         pool=TARDIS_POOL,
         kinds={"parquet"},
-        retry_policy=RetryPolicy(max_retries=1, delay=30),
+        retry_policy=RetryPolicy(max_retries=1, delay=15),
         description=(
             f"Tardis {data_type} of the universe's instruments, one Parquet file per "
             "instrument, Tardis' columns and units plus instrument_key, in source order."
@@ -103,7 +109,7 @@ def build_tick_asset(data_type: str) -> AssetsDefinition:
 
         def files() -> Iterator[LakeFile]:
             for number, (symbol, key) in enumerate(instruments, 1):
-                with tardis.fetch(venue, data_type, symbol, day) as source:
+                with as_failure(), tardis.fetch(venue, data_type, symbol, day) as source:
                     context.log.info(
                         f"{day}|{venue} [{number}/{len(instruments)}] {symbol}: "
                         f"{source.size_bytes:,} bytes from {source.url}"
@@ -134,16 +140,26 @@ def build_tick_asset(data_type: str) -> AssetsDefinition:
     return tick_asset
 
 
+@contextmanager
+def as_failure() -> Iterator[None]:
+    """Tardis errors as Dagster failures; only those that may pass are retried."""
+    try:
+        yield
+    except TardisError as error:
+        raise Failure(description=str(error), allow_retries=error.retryable) from error
+
+
 def _parsed(
     source: SourceFile,
     layout: CsvLayout,
     keys: dict[str, str],
     schema: pap.DataFrameSchema,
 ) -> Iterator[pa.RecordBatch]:
+    # Bad content is final: a retry would read the same bytes.
     try:
         yield from validated(read_tardis_csv(source.path, layout, keys), schema, source)
-    except TardisFormatError as error:
-        raise TardisError(f"{source.describe()}: {error}") from error
+    except (TardisFormatError, SchemaViolation) as error:
+        raise Failure(description=f"{source.describe()}: {error}", allow_retries=False) from error
 
 
 trades = build_tick_asset("trades")
