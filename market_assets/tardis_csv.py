@@ -1,26 +1,32 @@
 """Tardis CSV.gz files parsed straight to typed Arrow record batches.
 
-Pure transform: no Dagster, no network, nothing but pyarrow reading the file it is given.
+Pure transform: no Dagster, no network, nothing but pyarrow reading the file it is given
+(inflated by ISA-L's gzip, twice as fast as zlib).
 Timestamps become ``timestamp[us, UTC]`` (Tardis sends integer microseconds since the
 epoch), labels become dictionary-encoded strings, and every row gains its
 ``instrument_key``. Rows keep the order of the source file.
 """
 
-import gzip
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import igzip, igzip_threaded
 from pyarrow import csv
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 LABEL = pa.dictionary(pa.int32(), pa.string())
 
-# 16 MiB of CSV text is ~200k trades: large enough that per-batch overhead vanishes, small
-# enough that memory stays bounded by a handful of blocks whatever the file size.
-DEFAULT_BLOCK_BYTES = 16 << 20
+# 16 MiB of CSV text is ~180k trades: large enough that per-piece overhead vanishes, small
+# enough that memory stays bounded by a handful of pieces whatever the file size.
+DEFAULT_CHUNK_BYTES = 16 << 20
+PARSE_WORKERS = 2
 
 
 class TardisFormatError(ValueError):
@@ -75,14 +81,18 @@ def read_tardis_csv(
     layout: CsvLayout,
     instrument_keys: Mapping[str, str],
     *,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
-) -> Iterator[pa.RecordBatch]:
-    """Stream a Tardis ``.csv.gz`` file as record batches of ``layout.schema``.
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    workers: int = PARSE_WORKERS,
+) -> Iterator[pa.Table]:
+    """Stream a Tardis ``.csv.gz`` file as tables of ``layout.schema``, in file order.
 
     ``instrument_keys`` maps the Tardis symbols wanted to their instrument keys; rows of
     any other symbol (grouped files such as ``OPTIONS``) are dropped as early as possible.
-    An empty gzip (Tardis' "no data that day") yields nothing. Raises
-    ``TardisFormatError`` naming the file when the header or a value does not parse.
+    The file is inflated in a background thread and cut into pieces of about
+    ``chunk_bytes`` of text that ``workers`` threads parse at once, so memory is bounded
+    by a few pieces whatever the file size. An empty gzip (Tardis' "no data that day")
+    yields nothing. Raises ``TardisFormatError`` naming the file when the gzip, the header
+    or a value does not parse.
     """
     header = _first_line(path)
     if header is None:
@@ -92,58 +102,100 @@ def read_tardis_csv(
             f"{path}: header {header!r} is not Tardis' {layout.data_type} header "
             f"{','.join(layout.header)!r}"
         )
-    with pa.input_stream(str(path), compression="gzip") as stream:
+    parse = partial(_parse_piece, layout=layout, instrument_keys=instrument_keys)
+    with (
+        igzip_threaded.open(path, "rb", threads=1) as stream,
+        ThreadPoolExecutor(workers, thread_name_prefix="tardis-csv") as pool,
+    ):
+        in_flight: deque[Future[pa.Table]] = deque()
         try:
-            reader = csv.open_csv(
-                stream,
-                read_options=csv.ReadOptions(block_size=block_bytes),
-                convert_options=csv.ConvertOptions(
-                    column_types={
-                        "symbol": LABEL,
-                        **{name: _read_type(arrow_type) for name, arrow_type in layout.columns},
-                    },
-                    include_columns=layout.header[1:],
-                    strings_can_be_null=True,
-                    null_values=[""],
-                ),
-            )
-        except (pa.ArrowInvalid, OSError) as error:
+            for piece in _line_pieces(stream, chunk_bytes):
+                in_flight.append(pool.submit(parse, piece))
+                if len(in_flight) > workers:
+                    yield from _non_empty(in_flight.popleft().result())
+            while in_flight:
+                yield from _non_empty(in_flight.popleft().result())
+        except (pa.ArrowInvalid, OSError, EOFError) as error:
             raise TardisFormatError(_describe(path, layout, error)) from error
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except (pa.ArrowInvalid, OSError) as error:
-                raise TardisFormatError(_describe(path, layout, error)) from error
-            keyed = _with_instrument_keys(batch, layout, instrument_keys)
-            if keyed.num_rows:
-                yield keyed
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+
+def _non_empty(table: pa.Table) -> Iterator[pa.Table]:
+    if table.num_rows:
+        yield table
+
+
+def _line_pieces(stream: BinaryIO, chunk_bytes: int) -> Iterator[pa.Buffer]:
+    """The rows of a CSV stream (header left out) in pieces that end on a line break."""
+    carry = b""
+    header_pending = True
+    while block := stream.read(chunk_bytes):
+        text = carry + block if carry else block
+        start = 0
+        if header_pending:
+            start = text.find(b"\n") + 1
+            if start == 0:
+                carry = text
+                continue
+            header_pending = False
+        cut = text.rfind(b"\n") + 1
+        if cut <= start:
+            carry = text[start:]
+            header_pending = False
+            continue
+        carry = text[cut:]
+        # A zero-copy view: the piece is handed to Arrow without copying the text again.
+        yield pa.py_buffer(text).slice(start, cut - start)
+    if carry.strip():
+        yield pa.py_buffer(carry)
+
+
+def _parse_piece(
+    piece: pa.Buffer, *, layout: CsvLayout, instrument_keys: Mapping[str, str]
+) -> pa.Table:
+    table = csv.read_csv(
+        pa.BufferReader(piece),
+        read_options=csv.ReadOptions(
+            column_names=layout.header, use_threads=False, block_size=max(piece.size, 1) + 1
+        ),
+        convert_options=csv.ConvertOptions(
+            column_types={
+                "symbol": LABEL,
+                **{name: _read_type(arrow_type) for name, arrow_type in layout.columns},
+            },
+            include_columns=layout.header[1:],
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    return _with_instrument_keys(table.combine_chunks(), layout, instrument_keys)
 
 
 def _first_line(path: str | Path) -> str | None:
     """The header line of a gzip CSV, or None for an empty gzip (Tardis' "no data")."""
     try:
-        with gzip.open(path, "rt", encoding="utf-8", newline="") as text:
-            line = text.readline()
+        with igzip.open(path, "rb") as stream:
+            line = stream.readline()
     except (OSError, EOFError) as error:
         raise TardisFormatError(
             f"{path}: not a readable gzip file ({error}); download it again"
         ) from error
-    return line.rstrip("\r\n") or None
+    return line.decode("utf-8").rstrip("\r\n") or None
 
 
 def _with_instrument_keys(
-    batch: pa.RecordBatch, layout: CsvLayout, instrument_keys: Mapping[str, str]
-) -> pa.RecordBatch:
-    symbols: pa.DictionaryArray = batch.column("symbol")
+    table: pa.Table, layout: CsvLayout, instrument_keys: Mapping[str, str]
+) -> pa.Table:
+    symbols = table.column("symbol").chunk(0) if table.num_rows else pa.array([], LABEL)
     keys = pa.array([instrument_keys.get(s) for s in symbols.dictionary.to_pylist()], pa.string())
     instrument_key = pa.DictionaryArray.from_arrays(symbols.indices, keys)
     columns = [instrument_key, symbols]
     for name, arrow_type in layout.columns:
-        column = batch.column(name)
+        column = table.column(name)
         columns.append(column.cast(arrow_type) if column.type != arrow_type else column)
-    keyed = pa.RecordBatch.from_arrays(columns, schema=layout.schema)
+    keyed = pa.Table.from_arrays(columns, schema=layout.schema)
     if keys.null_count:
         keyed = keyed.filter(pc.is_valid(instrument_key))
     return keyed
@@ -151,6 +203,7 @@ def _with_instrument_keys(
 
 def _describe(path: str | Path, layout: CsvLayout, error: Exception) -> str:
     reason = str(error).splitlines()[0]
-    if "gzip" in reason.lower() or "inflate" in reason.lower() or "truncated" in reason.lower():
+    signs = ("gzip", "inflate", "truncated", "end-of-stream", "compressed file")
+    if any(sign in reason.lower() for sign in signs):
         return f"{path}: the gzip stream is corrupt or truncated ({reason}); download it again"
     return f"{path}: not a valid Tardis {layout.data_type} file: {reason}"

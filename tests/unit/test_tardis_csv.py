@@ -22,9 +22,8 @@ def trades_file(tmp_path: Path, rows: list[str], name: str = "trades.csv.gz") ->
 
 
 def read_all(path: Path, keys: dict[str, str], **options) -> pa.Table:
-    return pa.Table.from_batches(
-        list(read_tardis_csv(path, TRADES, keys, **options)), TRADES.schema
-    )
+    parsed = list(read_tardis_csv(path, TRADES, keys, **options))
+    return pa.concat_tables([TRADES.schema.empty_table(), *parsed])
 
 
 def test_trades_parse_to_typed_utc_columns_with_instrument_key(tmp_path: Path) -> None:
@@ -70,7 +69,7 @@ def test_empty_cells_are_nulls_not_empty_strings(tmp_path: Path) -> None:
 def test_grouped_files_keep_only_wanted_symbols_across_many_batches(tmp_path: Path) -> None:
     rows = [f"deribit,{'A' if i % 3 else 'B'},{i},{i},{i},buy,1,1" for i in range(30_000)]
     path = trades_file(tmp_path, rows)
-    table = read_all(path, {"B": "DERIBIT:OPTION:B"}, block_bytes=64 << 10)
+    table = read_all(path, {"B": "DERIBIT:OPTION:B"}, chunk_bytes=64 << 10)
     assert table.num_rows == 10_000
     assert set(table.column("symbol").to_pylist()) == {"B"}
     assert set(table.column("instrument_key").to_pylist()) == {"DERIBIT:OPTION:B"}
