@@ -1,0 +1,83 @@
+"""The same partitions on a gs:// lake and from a gs:// Tardis mirror, on the GCS emulator."""
+
+import socket
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, materialize
+from gcp_storage_emulator.server import create_server
+
+from market_assets.definitions import defs
+from resources import LakeIOManager, TardisSource
+from resources.lake import ParquetLake
+from resources.storage import upath
+from tardis_local.mirror import write_mirror
+from tardis_local.server import TardisServer
+from tests.conftest import bind_resources
+
+TRADES = ("ticks", "trades")
+ASSETS = [defs.get_assets_def("instrument_definitions"), defs.get_assets_def(AssetKey(TRADES))]
+
+
+@pytest.fixture
+def gcs_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="market-data")
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    try:
+        yield "market-data"
+    finally:
+        server.stop()
+
+
+def test_partition_lands_on_a_gcs_lake_and_reruns_exactly(
+    tardis_server: TardisServer, gcs_bucket: str
+) -> None:
+    root = f"gs://{gcs_bucket}/lake"
+    resources = bind_resources(tardis_server, root)
+
+    first = materialize(ASSETS, resources=resources, partition_key="2024-01-02|binance")
+    again = materialize(ASSETS, resources=resources, partition_key="2024-01-02|binance")
+
+    assert first.success and again.success
+    lake = ParquetLake(root)
+    names = [p.name for p in lake.files(TRADES, "2024-01-02", "binance")]
+    assert names == ["BINANCE__SPOT_PAIR__BTC-USDT.parquet", "BINANCE__SPOT_PAIR__ETH-USDT.parquet"]
+    table = lake.read(TRADES, "2024-01-02", "binance")
+    assert (
+        table.num_rows
+        == again.asset_materializations_for_node("ticks__trades")[0].metadata["rows"].value
+    )
+    assert not upath(f"{root}/_staging").exists()
+
+
+def test_mirror_on_gcs_needs_no_http(tmp_path: Path, gcs_bucket: str) -> None:
+    local_mirror = tmp_path / "mirror"
+    write_mirror(local_mirror, [date(2024, 1, 2)], exchanges=["deribit"], data_types=["trades"])
+    remote = upath(f"gs://{gcs_bucket}/tardis")
+    for path in local_mirror.rglob("*"):
+        if path.is_file():
+            remote.fs.put_file(str(path), f"{remote.path}/{path.relative_to(local_mirror)}")
+
+    resources = {
+        # No endpoint reachable: the mirror alone must serve metadata and files.
+        "tardis": TardisSource(
+            mirror=str(remote),
+            datasets_endpoint="http://127.0.0.1:9/unreachable",
+            api_endpoint="http://127.0.0.1:9/unreachable",
+        ),
+        "io_manager": LakeIOManager(root=str(tmp_path / "lake")),
+    }
+    result = materialize(ASSETS, resources=resources, partition_key="2024-01-02|deribit")
+
+    assert result.success
+    table = ParquetLake(str(tmp_path / "lake")).read(TRADES, "2024-01-02", "deribit")
+    assert "DERIBIT:PERPETUAL:BTC-USD" in set(table.column("instrument_key").to_pylist())
+    sources = result.asset_materializations_for_node("ticks__trades")[0].metadata["sources"]
+    assert all(r.data["url"].startswith("gs://") for r in sources.value.records)

@@ -1,0 +1,76 @@
+"""The shape of the project: the asset graph, the instance config and the image."""
+
+import importlib
+import re
+import shutil
+from pathlib import Path
+
+import yaml
+from dagster import AssetKey, DagsterInstance, MultiPartitionsDefinition
+from dagster._core.instance.config import dagster_instance_config
+
+from market_assets.definitions import defs
+from partitions import VENUES, market_partitions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_asset_graph_snapshot() -> None:
+    graph = defs.resolve_asset_graph()
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == [
+        "instrument_definitions",
+        "ticks/trades",
+    ]
+    trades = graph.get(AssetKey(["ticks", "trades"]))
+    assert trades.parent_keys == {AssetKey("instrument_definitions")}
+    assert trades.partitions_def == market_partitions
+    assert trades.pools == {"tardis"}
+    checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
+    assert checks == ["ticks/trades:coverage", "ticks/trades:schema"]
+
+
+def test_partitions_read_date_then_venue() -> None:
+    assert isinstance(market_partitions, MultiPartitionsDefinition)
+    assert [d.name for d in market_partitions.partitions_defs] == ["date", "venue"]
+    assert set(VENUES) == {
+        "binance",
+        "binance-futures",
+        "deribit",
+        "bybit",
+        "bybit-spot",
+        "okex",
+        "okex-futures",
+        "okex-swap",
+    }
+    assert market_partitions.get_partition_key_from_str("2024-01-01|binance-futures")
+
+
+def test_embedded_instance_config_is_valid(tmp_path: Path) -> None:
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    config, _ = dagster_instance_config(str(tmp_path))  # validates against Dagster's schema
+    assert config["concurrency"]["pools"]["default_limit"] >= 1
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+
+def test_dockerfile_runs_this_code_location_as_non_root_without_secrets() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    command = re.search(r"^CMD \[(.*?)\]", dockerfile, re.M | re.S).group(1)
+    assert '"code-server"' in command
+    module = re.search(r'"--module-name", "([\w.]+)"', command).group(1)
+    assert importlib.import_module(module).defs is defs
+    copied = re.findall(r"^COPY (\S+)", dockerfile, re.M)
+    for source in copied:
+        assert (REPO / source).exists(), f"COPY {source} names nothing in the repository"
+        assert not re.search(r"\.env|\.json|\.pem|\.key|credential|secret", source)
+    assert "ENV TARDIS_API_KEY" not in dockerfile and "ARG TARDIS_API_KEY" not in dockerfile
+    ignored = (REPO / ".dockerignore").read_text().split()
+    for pattern in (".env", "*.json", ".venv", "data"):
+        assert pattern in ignored
+
+
+def test_workspace_loads_the_same_module() -> None:
+    workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
+    assert workspace["load_from"][0]["python_module"]["module_name"] == "market_assets"
