@@ -35,7 +35,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 		$(BIN)/dagster asset materialize -m market_assets \
 			--select "$(DEMO_ASSETS)" --partition "$$day|$$venue" || exit 1; \
 	done; done
-	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/python -m resources.lake
+	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/python -m resources
 	@echo
 	@echo "Open the UI on these partitions:"
 	@echo "  DAGSTER_HOME=$(DAGSTER_HOME) TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster dev"

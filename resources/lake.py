@@ -335,13 +335,3 @@ def describe_lake(lake: ParquetLake) -> list[dict[str, Any]]:
         row["bytes"] = row.get("bytes", 0) + path.stat().st_size
     return [found[key] for key in sorted(found)]
 
-
-if __name__ == "__main__":
-    lake = ParquetLake.from_env()
-    print(f"lake {lake.root}")
-    print(f"{'asset':<26} {'date':<10} {'venue':<16} {'files':>5} {'rows':>10} {'bytes':>12}")
-    for row in describe_lake(lake):
-        print(
-            f"{row['asset']:<26} {row['date']:<10} {row['venue']:<16} "
-            f"{row['files']:>5} {row['rows']:>10,} {row['bytes']:>12,}"
-        )

@@ -368,6 +368,18 @@ _INSTRUMENTS: dict[str, list[dict[str, Any]]] = {
             maker=0.0,
             taker=0.0,
         ),
+        _instrument(
+            "deribit",
+            "ETH_USDC",
+            "spot",
+            "ETH",
+            "USDC",
+            "2022-10-01T00:00:00.000Z",
+            0.1,
+            0.001,
+            maker=0.0,
+            taker=0.0,
+        ),
     ],
     "bybit": [
         _instrument(

@@ -1,0 +1,12 @@
+"""``python -m resources``: what the lake at ``MARKET_DATA_ROOT`` holds, one line a partition."""
+
+from resources.lake import ParquetLake, describe_lake
+
+lake = ParquetLake.from_env()
+print(f"lake {lake.root}")
+print(f"{'asset':<26} {'date':<10} {'venue':<16} {'files':>5} {'rows':>10} {'bytes':>12}")
+for row in describe_lake(lake):
+    print(
+        f"{row['asset']:<26} {row['date']:<10} {row['venue']:<16} "
+        f"{row['files']:>5} {row['rows']:>10,} {row['bytes']:>12,}"
+    )
