@@ -3,14 +3,17 @@
 from dagster import Definitions
 
 from market_assets.instruments.assets import instrument_definitions
-from market_assets.ticks.assets import trades
+from market_assets.ticks.assets import TICK_ASSETS
 from market_assets.ticks.checks import build_tick_checks
+from market_assets.ticks.types import TICK_TYPES
 from resources import resources_from_env
 
-tick_assets = [trades]
-
 defs = Definitions(
-    assets=[instrument_definitions, *tick_assets],
-    asset_checks=[check for asset in tick_assets for check in build_tick_checks(asset)],
+    assets=[instrument_definitions, *TICK_ASSETS.values()],
+    asset_checks=[
+        check
+        for tick_type in TICK_TYPES
+        for check in build_tick_checks(TICK_ASSETS[tick_type.data_type], tick_type)
+    ],
     resources=resources_from_env(),
 )

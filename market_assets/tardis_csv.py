@@ -56,19 +56,94 @@ class CsvLayout:
         return pa.schema(fields)
 
 
+def _book_columns(levels: int) -> tuple[tuple[str, pa.DataType], ...]:
+    # Tardis interleaves sides level by level: asks[0].price, asks[0].amount, bids[0]...
+    return tuple(
+        (f"{side}[{level}].{field}", pa.float64())
+        for level in range(levels)
+        for side in ("asks", "bids")
+        for field in ("price", "amount")
+    )
+
+
+_TIMES = (("timestamp", TIMESTAMP), ("local_timestamp", TIMESTAMP))
+
 TRADES = CsvLayout(
     "trades",
     (
-        ("timestamp", TIMESTAMP),
-        ("local_timestamp", TIMESTAMP),
+        *_TIMES,
         ("id", pa.string()),
         ("side", LABEL),
         ("price", pa.float64()),
         ("amount", pa.float64()),
     ),
 )
+LIQUIDATIONS = CsvLayout("liquidations", TRADES.columns)
+BOOK_SNAPSHOT_5 = CsvLayout("book_snapshot_5", (*_TIMES, *_book_columns(5)))
+BOOK_SNAPSHOT_25 = CsvLayout("book_snapshot_25", (*_TIMES, *_book_columns(25)))
+QUOTES = CsvLayout(
+    "quotes",
+    (
+        *_TIMES,
+        ("ask_amount", pa.float64()),
+        ("ask_price", pa.float64()),
+        ("bid_price", pa.float64()),
+        ("bid_amount", pa.float64()),
+    ),
+)
+DERIVATIVE_TICKER = CsvLayout(
+    "derivative_ticker",
+    (
+        *_TIMES,
+        ("funding_timestamp", TIMESTAMP),
+        ("funding_rate", pa.float64()),
+        ("predicted_funding_rate", pa.float64()),
+        ("open_interest", pa.float64()),
+        ("last_price", pa.float64()),
+        ("index_price", pa.float64()),
+        ("mark_price", pa.float64()),
+    ),
+)
+OPTIONS_CHAIN = CsvLayout(
+    "options_chain",
+    (
+        *_TIMES,
+        ("type", LABEL),
+        ("strike_price", pa.float64()),
+        ("expiration", TIMESTAMP),
+        *(
+            (name, pa.float64())
+            for name in (
+                "open_interest",
+                "last_price",
+                "bid_price",
+                "bid_amount",
+                "bid_iv",
+                "ask_price",
+                "ask_amount",
+                "ask_iv",
+                "mark_price",
+                "mark_iv",
+            )
+        ),
+        ("underlying_index", LABEL),
+        ("underlying_price", pa.float64()),
+        *((name, pa.float64()) for name in ("delta", "gamma", "vega", "theta", "rho")),
+    ),
+)
 
-LAYOUTS: dict[str, CsvLayout] = {layout.data_type: layout for layout in (TRADES,)}
+LAYOUTS: dict[str, CsvLayout] = {
+    layout.data_type: layout
+    for layout in (
+        TRADES,
+        LIQUIDATIONS,
+        BOOK_SNAPSHOT_5,
+        BOOK_SNAPSHOT_25,
+        QUOTES,
+        DERIVATIVE_TICKER,
+        OPTIONS_CHAIN,
+    )
+}
 
 
 def _read_type(arrow_type: pa.DataType) -> pa.DataType:
@@ -188,16 +263,20 @@ def _first_line(path: str | Path) -> str | None:
 def _with_instrument_keys(
     table: pa.Table, layout: CsvLayout, instrument_keys: Mapping[str, str]
 ) -> pa.Table:
-    symbols = table.column("symbol").chunk(0) if table.num_rows else pa.array([], LABEL)
-    keys = pa.array([instrument_keys.get(s) for s in symbols.dictionary.to_pylist()], pa.string())
+    symbols = table.column("symbol").chunk(0)
+    wanted = [instrument_keys.get(s) for s in symbols.dictionary.to_pylist()]
+    # Unwanted symbols get an empty placeholder (Parquet refuses null dictionary entries);
+    # their rows are dropped below, so no row ever refers to it.
+    keys = pa.array([key or "" for key in wanted], pa.string())
     instrument_key = pa.DictionaryArray.from_arrays(symbols.indices, keys)
     columns = [instrument_key, symbols]
     for name, arrow_type in layout.columns:
         column = table.column(name)
         columns.append(column.cast(arrow_type) if column.type != arrow_type else column)
     keyed = pa.Table.from_arrays(columns, schema=layout.schema)
-    if keys.null_count:
-        keyed = keyed.filter(pc.is_valid(instrument_key))
+    if None in wanted:
+        keep = pc.take(pa.array([key is not None for key in wanted]), symbols.indices)
+        keyed = keyed.filter(keep)
     return keyed
 
 

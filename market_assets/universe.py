@@ -1,10 +1,29 @@
-"""The universe: which symbols and data types to ingest per venue, from a YAML file."""
+"""The universe: which instruments and data types to ingest per venue, from a YAML file.
+
+```yaml
+venues:
+  deribit:
+    data_types: [trades, derivative_ticker]    # for everything selected on the venue
+    symbols: [BTC-PERPETUAL, ETH-PERPETUAL]   # Tardis symbol ids, taken as they are
+    filters:                                   # and/or rules over instrument definitions
+      - type: option                           # spot, perpetual, future or option
+        underlyings: [BTC]                     # options: base asset or underlying index
+        expiry_within_days: 60                 # futures and options expiring this soon
+        data_types: [options_chain]            # overrides the venue's list for this rule
+```
+
+Filters on base, quote and underlyings need Tardis' instruments API (a paid key):
+without it those fields are unknown and such a filter selects nothing.
+"""
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
 
 from partitions import VENUES
@@ -19,19 +38,83 @@ DATA_TYPES = (
     "liquidations",
     "options_chain",
 )
+INSTRUMENT_TYPES = {
+    "spot": "SPOT_PAIR",
+    "perpetual": "PERPETUAL",
+    "future": "FUTURE",
+    "option": "OPTION",
+}
+_FILTER_KEYS = {"type", "base", "quote", "underlyings", "expiry_within_days", "data_types"}
 
 
 class UniverseError(ValueError):
-    """A universe file that does not say what to ingest; the message names file and entry."""
+    """A universe file that does not say what to ingest; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class InstrumentFilter:
+    """One rule selecting instruments by what they are."""
+
+    instrument_type: str  # canonical: SPOT_PAIR, PERPETUAL, FUTURE, OPTION
+    base: tuple[str, ...] = ()
+    quote: tuple[str, ...] = ()
+    underlyings: tuple[str, ...] = ()
+    expiry_within_days: int | None = None
+    data_types: tuple[str, ...] = ()
+
+    def matches(self, definition: dict[str, Any], day: date) -> bool:
+        """Whether one instrument definition (a row as a dict) passes this rule on ``day``."""
+        if definition["type"] != self.instrument_type:
+            return False
+        if self.base and definition.get("base") not in self.base:
+            return False
+        if self.quote and definition.get("quote") not in self.quote:
+            return False
+        if self.underlyings:
+            underlying = str(definition.get("underlying") or "").upper()
+            if definition.get("base") not in self.underlyings and not any(
+                u in underlying for u in self.underlyings
+            ):
+                return False
+        if self.expiry_within_days is not None:
+            expiry = definition.get("expiry")
+            horizon = datetime.combine(day, time(), tzinfo=UTC) + timedelta(
+                days=self.expiry_within_days
+            )
+            if expiry is None or expiry > horizon:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
 class VenueUniverse:
-    """The Tardis symbols and data types wanted on one venue."""
+    """The instruments and data types wanted on one venue."""
 
     venue: str
-    symbols: tuple[str, ...]
-    data_types: tuple[str, ...]
+    data_types: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
+    filters: tuple[InstrumentFilter, ...] = field(default_factory=tuple)
+
+    def select(self, definitions: pa.Table, day: date, data_type: str) -> list[dict[str, Any]]:
+        """Definitions (rows as dicts) chosen for ``data_type`` on ``day``.
+
+        Explicit symbols match Tardis' symbol or dataset id; filters match what the
+        instrument is. The rule's data types (else the venue's) must include
+        ``data_type``. Whether Tardis publishes it is for the caller to check.
+        """
+        wanted_symbols = (
+            {s.upper() for s in self.symbols} if data_type in self.data_types else set()
+        )
+        chosen = []
+        for row in definitions.to_pylist():
+            explicit = {row["symbol"].upper(), row["dataset_id"].upper()} & wanted_symbols
+            by_rule = any(
+                data_type in (rule.data_types or self.data_types) and rule.matches(row, day)
+                for rule in self.filters
+            )
+            if explicit or by_rule:
+                chosen.append(row)
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -43,49 +126,125 @@ class Universe:
 
     def for_venue(self, venue: str) -> VenueUniverse:
         """The venue's selection; an empty one when the file does not mention it."""
-        return self.venues.get(venue, VenueUniverse(venue, (), ()))
+        return self.venues.get(venue, VenueUniverse(venue))
 
 
 def load_universe(path: str | Path | None = None) -> Universe:
     """Read ``path``, else ``MARKET_DATA_UNIVERSE``, else the bundled ``universe.yaml``."""
     chosen = Path(path or os.environ.get("MARKET_DATA_UNIVERSE") or BUNDLED_UNIVERSE)
     try:
-        document = yaml.safe_load(chosen.read_text())
+        text = chosen.read_text()
     except FileNotFoundError as error:
-        raise UniverseError(f"universe file {chosen} does not exist") from error
+        raise UniverseError(
+            f"universe file {chosen} does not exist (MARKET_DATA_UNIVERSE names it)"
+        ) from error
+    return parse_universe(text, source=str(chosen))
+
+
+def parse_universe(text: str, *, source: str) -> Universe:
+    """Validate a universe document; errors read ``{source}:{line}: {path}: {problem}``."""
+    try:
+        node = yaml.compose(text)
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise UniverseError(f"{chosen}: not valid YAML: {error}") from error
-    return parse_universe(document, source=str(chosen))
+        raise UniverseError(f"{source}: not valid YAML: {error}") from error
+    lines = dict(_node_lines(node)) if node is not None else {}
 
+    def fail(path: tuple[Any, ...], problem: str) -> UniverseError:
+        line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
+        where = ".".join(str(p) for p in path) or "top level"
+        return UniverseError(f"{source}:{line}: {where}: {problem}")
 
-def parse_universe(document: Any, *, source: str) -> Universe:
-    """Validate a parsed universe document; errors name ``source`` and the entry at fault."""
     if not isinstance(document, dict) or not isinstance(document.get("venues"), dict):
-        raise UniverseError(f"{source}: expected a mapping with a 'venues' mapping at the top")
+        raise fail((), "expected a mapping with a 'venues' mapping")
     venues: dict[str, VenueUniverse] = {}
     for venue, entry in document["venues"].items():
-        where = f"{source}: venues.{venue}"
+        path = ("venues", venue)
         if venue not in VENUES:
-            raise UniverseError(f"{where}: unknown venue; expected one of {', '.join(VENUES)}")
+            raise fail(path, f"unknown venue; expected one of {', '.join(VENUES)}")
         if not isinstance(entry, dict):
-            raise UniverseError(f"{where}: expected a mapping with 'symbols' and 'data_types'")
-        unknown_keys = set(entry) - {"symbols", "data_types"}
-        if unknown_keys:
-            raise UniverseError(f"{where}: unknown keys {sorted(unknown_keys)}")
-        symbols = _string_list(entry.get("symbols"), f"{where}.symbols")
-        data_types = _string_list(entry.get("data_types"), f"{where}.data_types")
-        for data_type in data_types:
-            if data_type not in DATA_TYPES:
-                raise UniverseError(
-                    f"{where}.data_types: {data_type!r} is not one of {', '.join(DATA_TYPES)}"
-                )
-        venues[venue] = VenueUniverse(venue, symbols, data_types)
+            raise fail(path, "expected a mapping with 'data_types' and 'symbols' or 'filters'")
+        unknown = set(entry) - {"symbols", "data_types", "filters"}
+        if unknown:
+            raise fail(path, f"unknown keys {sorted(unknown)}")
+        data_types = _data_types(entry.get("data_types"), (*path, "data_types"), fail)
+        symbols = _strings(entry.get("symbols", []), (*path, "symbols"), fail, allow_empty=True)
+        filters = tuple(
+            _filter(rule, (*path, "filters", number), fail)
+            for number, rule in enumerate(_list(entry.get("filters", []), (*path, "filters"), fail))
+        )
+        if not symbols and not filters:
+            raise fail(path, "selects nothing: give 'symbols', 'filters' or both")
+        venues[venue] = VenueUniverse(venue, data_types, symbols, filters)
     return Universe(source=source, venues=venues)
 
 
-def _string_list(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise UniverseError(f"{where}: expected a non-empty list of strings, got {value!r}")
-    if len(set(value)) != len(value):
-        raise UniverseError(f"{where}: duplicate entries in {value!r}")
-    return tuple(value)
+def _filter(rule: Any, path: tuple[Any, ...], fail) -> InstrumentFilter:
+    if not isinstance(rule, dict):
+        raise fail(path, "expected a mapping such as {type: option, underlyings: [BTC]}")
+    unknown = set(rule) - _FILTER_KEYS
+    if unknown:
+        raise fail(path, f"unknown keys {sorted(unknown)}; expected {sorted(_FILTER_KEYS)}")
+    kind = rule.get("type")
+    if kind not in INSTRUMENT_TYPES:
+        raise fail((*path, "type"), f"{kind!r} is not one of {', '.join(INSTRUMENT_TYPES)}")
+    horizon = rule.get("expiry_within_days")
+    if horizon is not None:
+        if kind not in ("future", "option"):
+            raise fail((*path, "expiry_within_days"), "only futures and options expire")
+        if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 0:
+            raise fail((*path, "expiry_within_days"), f"expected whole days >= 0, got {horizon!r}")
+    if "underlyings" in rule and kind != "option":
+        raise fail((*path, "underlyings"), "only options have underlyings; use 'base'")
+    return InstrumentFilter(
+        instrument_type=INSTRUMENT_TYPES[kind],
+        base=_upper(_strings(rule.get("base", []), (*path, "base"), fail, allow_empty=True)),
+        quote=_upper(_strings(rule.get("quote", []), (*path, "quote"), fail, allow_empty=True)),
+        underlyings=_upper(
+            _strings(rule.get("underlyings", []), (*path, "underlyings"), fail, allow_empty=True)
+        ),
+        expiry_within_days=horizon,
+        data_types=_data_types(rule["data_types"], (*path, "data_types"), fail)
+        if "data_types" in rule
+        else (),
+    )
+
+
+def _data_types(value: Any, path: tuple[Any, ...], fail) -> tuple[str, ...]:
+    data_types = _strings(value, path, fail, allow_empty=False)
+    for data_type in data_types:
+        if data_type not in DATA_TYPES:
+            raise fail(path, f"{data_type!r} is not one of {', '.join(DATA_TYPES)}")
+    return data_types
+
+
+def _list(value: Any, path: tuple[Any, ...], fail) -> list[Any]:
+    if not isinstance(value, list):
+        raise fail(path, f"expected a list, got {value!r}")
+    return value
+
+
+def _strings(value: Any, path: tuple[Any, ...], fail, *, allow_empty: bool) -> tuple[str, ...]:
+    items = _list(value, path, fail)
+    if not all(isinstance(v, str) for v in items) or (not items and not allow_empty):
+        raise fail(path, f"expected a non-empty list of strings, got {value!r}")
+    if len(set(items)) != len(items):
+        raise fail(path, f"duplicate entries in {value!r}")
+    return tuple(items)
+
+
+def _upper(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.upper() for v in values)
+
+
+def _node_lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple, int]]:
+    """(path, 1-based line) of every mapping key and list item in a composed YAML tree."""
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _node_lines(value, (*path, key.value))
+            # After the value's own lines, so an entry points at its key's line.
+            yield (*path, key.value), key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for number, item in enumerate(node.value):
+            yield from _node_lines(item, (*path, number))

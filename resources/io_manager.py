@@ -40,6 +40,11 @@ class LakePartition:
         path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
         return self.lake.row_count(path)
 
+    def instrument_keys(self, name: str) -> set[str]:
+        """The distinct ``instrument_key`` values of one file, read a row group at a time."""
+        path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
+        return self.lake.distinct(path, "instrument_key")
+
     def read(self) -> pa.Table:
         """The whole partition in memory; for small assets only."""
         return self.lake.read(self.asset_path, self.day, self.venue)

@@ -138,6 +138,14 @@ class ParquetLake:
         with path.fs.open(path.path, "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
 
+    def distinct(self, path: UPath, column: str) -> set[Any]:
+        """The distinct values of one column of a Parquet file, in bounded memory."""
+        values: set[Any] = set()
+        with path.fs.open(path.path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(columns=[column]):
+                values.update(pc.unique(batch.column(0)).to_pylist())
+        return values
+
     def write_partition(
         self,
         asset_path: Sequence[str],
@@ -334,4 +342,3 @@ def describe_lake(lake: ParquetLake) -> list[dict[str, Any]]:
         row["rows"] = row.get("rows", 0) + lake.row_count(path)
         row["bytes"] = row.get("bytes", 0) + path.stat().st_size
     return [found[key] for key in sorted(found)]
-

@@ -427,6 +427,23 @@ _INSTRUMENTS: dict[str, list[dict[str, Any]]] = {
             multiplier=1,
             settlement="BTC",
         ),
+        # Bybit's dated inverse futures carry a month code: H = March.
+        _instrument(
+            "bybit",
+            "BTCUSDH24",
+            "future",
+            "BTC",
+            "USD",
+            "2023-09-29T00:00:00.000Z",
+            "0.5",
+            "1",
+            maker=0.0001,
+            taker=0.0006,
+            inverse=True,
+            multiplier="1",
+            settlement="BTC",
+            expiry=_EXPIRY_MAR24,
+        ),
     ],
     "bybit-spot": [
         _instrument(

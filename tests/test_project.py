@@ -17,16 +17,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_asset_graph_snapshot() -> None:
     graph = defs.resolve_asset_graph()
+    ticks = [
+        "book_snapshot_25",
+        "book_snapshot_5",
+        "derivative_ticker",
+        "liquidations",
+        "options_chain",
+        "quotes",
+        "trades",
+    ]
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == [
         "instrument_definitions",
-        "ticks/trades",
+        *(f"ticks/{t}" for t in ticks),
     ]
-    trades = graph.get(AssetKey(["ticks", "trades"]))
-    assert trades.parent_keys == {AssetKey("instrument_definitions")}
-    assert trades.partitions_def == market_partitions
-    assert trades.pools == {"tardis"}
+    assert graph.get(AssetKey("instrument_definitions")).partitions_def == market_partitions
+    for data_type in ticks:
+        node = graph.get(AssetKey(["ticks", data_type]))
+        assert node.parent_keys == {AssetKey("instrument_definitions")}
+        assert node.partitions_def == market_partitions
+        assert node.pools == {"tardis"}
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
-    assert checks == ["ticks/trades:coverage", "ticks/trades:schema"]
+    assert checks == sorted(f"ticks/{t}:{c}" for t in ticks for c in ("coverage", "schema"))
 
 
 def test_partitions_read_date_then_venue() -> None:

@@ -17,8 +17,9 @@ from dagster import (
 )
 
 from market_assets.partition import day_and_venue
-from market_assets.tardis_csv import LAYOUTS, CsvLayout, TardisFormatError, read_tardis_csv
+from market_assets.tardis_csv import CsvLayout, TardisFormatError, read_tardis_csv
 from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import VenueUniverse, load_universe
 from partitions import market_partitions
 from resources import LakeFile, SourceFile, TardisError, TardisSource, TickStream
@@ -26,25 +27,6 @@ from resources import LakeFile, SourceFile, TardisError, TardisSource, TickStrea
 # Tardis downloads share one concurrency pool so backfills respect its rate limits.
 TARDIS_POOL = "tardis"
 VALIDATION_ROWS = 1 << 20
-
-
-def expected_instruments(
-    definitions: pa.Table, universe: VenueUniverse, data_type: str
-) -> list[tuple[str, str]]:
-    """(symbol, instrument_key) of the universe's instruments that publish ``data_type``."""
-    if data_type not in universe.data_types:
-        return []
-    wanted = set(universe.symbols)
-    return [
-        (row["symbol"], row["instrument_key"])
-        for row in definitions.select(["symbol", "instrument_key", "data_types"]).to_pylist()
-        if row["symbol"] in wanted and data_type in (row["data_types"] or ())
-    ]
-
-
-def file_name(instrument_key: str) -> str:
-    """The Parquet file stem of one instrument (``:`` is not portable in file names)."""
-    return instrument_key.replace(":", "__")
 
 
 class SchemaViolation(ValueError):
@@ -93,10 +75,17 @@ def _failed_checks(error: pandera.errors.SchemaErrors) -> str:
     return "; ".join(found) or str(error)
 
 
-def build_tick_asset(data_type: str) -> AssetsDefinition:
+def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
     """The ``ticks/{data_type}`` asset for one Tardis data type."""
-    layout = LAYOUTS[data_type]
+    data_type = tick_type.data_type
+    layout = tick_type.layout
     schema = TICK_SCHEMAS[data_type]
+    layout_note = (
+        f"one Parquet file of Tardis' grouped {tick_type.grouped_symbol} file, its rows "
+        "filtered to the universe's instruments"
+        if tick_type.grouped_symbol
+        else "one Parquet file per instrument"
+    )
 
     @asset(
         key=["ticks", data_type],
@@ -106,44 +95,41 @@ def build_tick_asset(data_type: str) -> AssetsDefinition:
         kinds={"parquet"},
         retry_policy=RetryPolicy(max_retries=1, delay=15),
         description=(
-            f"Tardis {data_type} of the universe's instruments, one Parquet file per "
-            "instrument, Tardis' columns and units plus instrument_key, in source order."
+            f"Tardis {data_type} of the universe's instruments: {layout_note}; Tardis' "
+            "columns and units plus instrument_key, in source order."
         ),
     )
     def tick_asset(
         context: AssetExecutionContext, tardis: TardisSource, instrument_definitions: pa.Table
     ) -> Output[TickStream]:
         day, venue = day_and_venue(context)
-        universe = load_universe().for_venue(venue)
-        instruments = expected_instruments(instrument_definitions, universe, data_type)
-        listed = {symbol for symbol, _ in instruments}
-        not_listed = (
-            sorted(set(universe.symbols) - listed) if data_type in universe.data_types else []
-        )
+        universe = load_universe()
+        venue_universe = universe.for_venue(venue)
+        instruments = tick_type.expected(instrument_definitions, venue_universe, day)
+        not_listed = _not_listed(venue_universe, instrument_definitions, data_type)
         if not_listed:
             context.log.warning(
-                f"{day}|{venue}: {', '.join(not_listed)} not listed with {data_type} that day"
+                f"{day}|{venue}: {', '.join(not_listed)} not listed by Tardis that day"
             )
         context.log.info(f"{day}|{venue}: {len(instruments)} instruments of {data_type} to ingest")
+        if tick_type.grouped_symbol and instruments:
+            downloads = [(tick_type.grouped_symbol, tick_type.grouped_symbol, dict(instruments))]
+        else:
+            downloads = [(symbol, file_name(key), {symbol: key}) for symbol, key in instruments]
 
         def files() -> Iterator[LakeFile]:
-            for number, (symbol, key) in enumerate(instruments, 1):
+            for number, (symbol, name, keys) in enumerate(downloads, 1):
                 with as_failure(), tardis.fetch(venue, data_type, symbol, day) as source:
                     context.log.info(
-                        f"{day}|{venue} [{number}/{len(instruments)}] {symbol}: "
+                        f"{day}|{venue} [{number}/{len(downloads)}] {data_type} {symbol}: "
                         f"{source.size_bytes:,} bytes from {source.url}"
                         + (" (empty: no data that day)" if source.empty else "")
                     )
                     yield LakeFile(
-                        name=file_name(key),
+                        name=name,
                         schema=layout.schema,
-                        batches=_parsed(source, layout, {symbol: key}, schema),
-                        source={
-                            "instrument_key": key,
-                            "url": source.url,
-                            "sha256": source.sha256,
-                            "empty": source.empty,
-                        },
+                        batches=_parsed(source, layout, keys, schema),
+                        source={"url": source.url, "sha256": source.sha256, "empty": source.empty},
                     )
 
         return Output(
@@ -152,11 +138,20 @@ def build_tick_asset(data_type: str) -> AssetsDefinition:
                 "instruments": MetadataValue.json([key for _, key in instruments]),
                 "instrument_count": MetadataValue.int(len(instruments)),
                 "not_listed": MetadataValue.json(not_listed),
-                "universe": MetadataValue.path(load_universe().source),
+                "universe": MetadataValue.path(universe.source),
             },
         )
 
     return tick_asset
+
+
+def _not_listed(universe: VenueUniverse, definitions: pa.Table, data_type: str) -> list[str]:
+    """The universe's explicit symbols that Tardis does not list on the day."""
+    if data_type not in universe.data_types:
+        return []
+    listed = {s.upper() for s in definitions["symbol"].to_pylist()}
+    listed |= {s.upper() for s in definitions["dataset_id"].to_pylist()}
+    return sorted(s for s in universe.symbols if s.upper() not in listed)
 
 
 @contextmanager
@@ -181,4 +176,6 @@ def _parsed(
         raise Failure(description=f"{source.describe()}: {error}", allow_retries=False) from error
 
 
-trades = build_tick_asset("trades")
+TICK_ASSETS: dict[str, AssetsDefinition] = {
+    tick_type.data_type: build_tick_asset(tick_type) for tick_type in TICK_TYPES
+}

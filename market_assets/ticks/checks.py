@@ -8,7 +8,6 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
-    AssetCheckSeverity,
     AssetIn,
     AssetsDefinition,
     MetadataValue,
@@ -17,8 +16,8 @@ from dagster import (
 )
 
 from market_assets.partition import day_and_venue
-from market_assets.ticks.assets import expected_instruments, file_name
 from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.ticks.types import TickType, file_name
 from market_assets.universe import load_universe
 from partitions import market_partitions
 from resources import LakePartition
@@ -32,9 +31,11 @@ SCHEMA_CHECK = "schema"
 COVERAGE_CHECK = "coverage"
 
 
-def build_tick_checks(tick_asset: AssetsDefinition) -> list[AssetChecksDefinition]:
+def build_tick_checks(
+    tick_asset: AssetsDefinition, tick_type: TickType
+) -> list[AssetChecksDefinition]:
     """Schema and coverage checks for one ``ticks/{data_type}`` asset."""
-    data_type = tick_asset.key.path[-1]
+    data_type = tick_type.data_type
     schema = TICK_SCHEMAS[data_type]
 
     @asset_check(
@@ -65,8 +66,9 @@ def build_tick_checks(tick_asset: AssetsDefinition) -> list[AssetChecksDefinitio
         partitions_def=market_partitions,
         additional_ins={"instrument_definitions": AssetIn("instrument_definitions")},
         description=(
-            f"Every universe instrument that publishes {data_type} has a file; files from "
-            "empty Tardis gzips (no data that day) are reported apart from missing ones."
+            f"Every universe instrument for which Tardis publishes {data_type} has rows; "
+            "instruments whose Tardis file was an empty gzip (no data that day) are "
+            "reported as no_data, apart from missing ones."
         ),
     )
     def coverage_check(
@@ -74,22 +76,32 @@ def build_tick_checks(tick_asset: AssetsDefinition) -> list[AssetChecksDefinitio
         ticks: LakePartition,
         instrument_definitions: pa.Table,
     ) -> AssetCheckResult:
-        _, venue = day_and_venue(context)
-        expected = expected_instruments(
-            instrument_definitions, load_universe().for_venue(venue), data_type
-        )
-        present = set(ticks.file_names())
-        missing = [key for _, key in expected if file_name(key) not in present]
-        no_data = [
+        day, venue = day_and_venue(context)
+        expected = [
             key
-            for _, key in expected
-            if file_name(key) in present and ticks.row_count(file_name(key)) == 0
+            for _, key in tick_type.expected(
+                instrument_definitions, load_universe().for_venue(venue), day
+            )
         ]
+        files = ticks.file_names()
+        present: set[str] = set()
+        empty: set[str] = set()
+        for name in files:
+            if ticks.row_count(name):
+                present |= ticks.instrument_keys(name)
+            else:
+                empty.add(name)
+        no_data = [
+            k
+            for k in expected
+            if k not in present and (tick_type.grouped_symbol or file_name(k)) in empty
+        ]
+        missing = [k for k in expected if k not in present and k not in no_data]
         return AssetCheckResult(
             passed=not missing,
-            severity=AssetCheckSeverity.ERROR,
             metadata={
                 "expected": len(expected),
+                "present": len(present & set(expected)),
                 "missing": MetadataValue.json(missing),
                 "no_data": MetadataValue.json(no_data),
             },

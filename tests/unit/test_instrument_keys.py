@@ -1,4 +1,4 @@
-"""Canonical instrument keys and the definitions of one (venue, day)."""
+"""Canonical instrument keys and complete definitions of one (venue, day)."""
 
 from datetime import UTC, date, datetime
 
@@ -6,6 +6,7 @@ import pytest
 
 from market_assets.instruments.keys import (
     Terms,
+    as_of,
     definitions_for_day,
     instrument_key,
     terms_from_instrument,
@@ -26,13 +27,62 @@ from market_assets.instruments.keys import (
         ("deribit", "option", "XRP_USDC-29MAR24-0d55-P", "DERIBIT:OPTION:XRP-USDC-240329-0.55-PUT"),
         ("okex-swap", "perpetual", "BTC-USDT-SWAP", "OKEX-SWAP:PERPETUAL:BTC-USDT"),
         ("okex-futures", "future", "BTC-USD-240329", "OKEX-FUTURES:FUTURE:BTC-USD-240329"),
+        # A month code gives no expiry day: the key keeps the symbol rather than guess.
+        ("bybit", "future", "BTCUSDH24", "BYBIT:FUTURE:BTCUSDH24"),
     ],
 )
-def test_keys_from_symbol_names(venue: str, kind: str, symbol: str, key: str) -> None:
+def test_keys_from_symbol_names_without_metadata(
+    venue: str, kind: str, symbol: str, key: str
+) -> None:
     assert instrument_key(venue, kind, symbol, terms_from_symbol(venue, kind, symbol)) == key
 
 
-def test_metadata_wins_and_numbers_may_be_strings() -> None:
+@pytest.mark.parametrize(
+    ("venue", "kind", "info", "key"),
+    [
+        (
+            "bybit",
+            "future",
+            {
+                "id": "BTCUSDH24",
+                "baseCurrency": "BTC",
+                "quoteCurrency": "USD",
+                "expiry": "2024-03-29T08:00:00.000Z",
+            },
+            "BYBIT:FUTURE:BTC-USD-240329",
+        ),
+        (
+            "binance-futures",
+            "perpetual",
+            {"id": "1000PEPEUSDT", "baseCurrency": "1000PEPE", "quoteCurrency": "USDT"},
+            "BINANCE-FUTURES:PERPETUAL:1000PEPE-USDT",
+        ),
+        (
+            "deribit",
+            "perpetual",
+            {"id": "ETH-PERPETUAL", "baseCurrency": "ETH", "quoteCurrency": "USD"},
+            "DERIBIT:PERPETUAL:ETH-USD",
+        ),
+        (
+            "deribit",
+            "option",
+            {
+                "id": "XRP_USDC-29MAR24-0d55-C",
+                "baseCurrency": "XRP",
+                "quoteCurrency": "USDC",
+                "expiry": "2024-03-29T08:00:00.000Z",
+                "strikePrice": "0.55",
+                "optionType": "call",
+            },
+            "DERIBIT:OPTION:XRP-USDC-240329-0.55-CALL",
+        ),
+    ],
+)
+def test_keys_from_metadata(venue: str, kind: str, info: dict, key: str) -> None:
+    assert instrument_key(venue, kind, info["id"], terms_from_instrument(info)) == key
+
+
+def test_numbers_may_arrive_as_strings() -> None:
     terms = terms_from_instrument(
         {
             "baseCurrency": "btc",
@@ -43,52 +93,97 @@ def test_metadata_wins_and_numbers_may_be_strings() -> None:
         }
     )
     assert terms == Terms("BTC", "USD", datetime(2024, 3, 29, 8, tzinfo=UTC), 65000.0, "PUT")
-    key = instrument_key("deribit", "option", "BTC-29MAR24-65000-P", terms)
-    assert key == "DERIBIT:OPTION:BTC-USD-240329-65000-PUT"
 
 
-def test_unknown_quote_falls_back_to_the_symbol() -> None:
-    terms = terms_from_symbol("binance", "spot", "WEIRDXYZ")
-    assert terms.base is None
-    assert instrument_key("binance", "spot", "WEIRDXYZ", terms) == "BINANCE:SPOT_PAIR:WEIRDXYZ"
-
-
-def test_definitions_keep_instruments_alive_that_day_and_skip_grouped_symbols() -> None:
-    details = {
-        "datasets": {
-            "symbols": [
-                {
-                    "id": "BTCUSDT",
-                    "type": "spot",
-                    "availableSince": "2019-03-30T00:00:00.000Z",
-                    "dataTypes": ["trades"],
-                },
-                # Listed during the day: it belongs to that day.
-                {
-                    "id": "SOLUSDT",
-                    "type": "spot",
-                    "availableSince": "2024-01-02T06:00:00.000Z",
-                    "dataTypes": ["trades"],
-                },
-                {
-                    "id": "LUNAUSDT",
-                    "type": "spot",
-                    "availableSince": "2019-03-30T00:00:00.000Z",
-                    "availableTo": "2024-01-02T00:00:00.000Z",
-                    "dataTypes": ["trades"],
-                },
-                {"id": "SPOT", "type": "spot_grouped", "dataTypes": ["trades"]},
-            ]
-        }
+def test_changes_give_the_values_in_force_that_day() -> None:
+    info = {
+        "priceIncrement": 0.1,
+        "takerFee": 0.0004,
+        "changes": [
+            {"until": "2023-06-01T00:00:00.000Z", "priceIncrement": 0.01, "takerFee": 0.0005},
+            {"until": "2022-01-01T00:00:00.000Z", "priceIncrement": "1"},
+        ],
     }
-    instruments = [{"id": "BTCUSDT", "baseCurrency": "BTC", "quoteCurrency": "USDT"}]
+    at = lambda day: as_of(info, datetime.combine(day, datetime.min.time(), tzinfo=UTC))  # noqa: E731
+    assert at(date(2023, 6, 1))["priceIncrement"] == 0.1
+    assert at(date(2023, 5, 31)) == {"priceIncrement": 0.01, "takerFee": 0.0005}
+    assert at(date(2021, 12, 31))["priceIncrement"] == "1"
+    assert at(date(2021, 12, 31))["takerFee"] == 0.0005
 
-    table = definitions_for_day("binance", date(2024, 1, 2), details, instruments)
+
+DETAILS = {
+    "datasets": {
+        "symbols": [
+            {
+                "id": "BTCUSDT",
+                "type": "perpetual",
+                "availableSince": "2019-11-17T00:00:00.000Z",
+                "dataTypes": ["trades", "derivative_ticker"],
+            },
+            # Listed during the day: it belongs to that day.
+            {
+                "id": "SOLUSDT",
+                "type": "perpetual",
+                "availableSince": "2024-01-02T06:00:00.000Z",
+                "dataTypes": ["trades"],
+            },
+            # Gone before the day began.
+            {
+                "id": "LUNAUSDT",
+                "type": "perpetual",
+                "availableSince": "2019-11-17T00:00:00.000Z",
+                "availableTo": "2024-01-02T00:00:00.000Z",
+                "dataTypes": ["trades"],
+            },
+            {"id": "PERPETUALS", "type": "perpetual", "dataTypes": ["trades"]},
+        ]
+    }
+}
+INSTRUMENTS = [
+    {
+        "id": "BTCUSDT",
+        "datasetId": "BTCUSDT",
+        "baseCurrency": "BTC",
+        "quoteCurrency": "USDT",
+        "type": "perpetual",
+        "contractType": "linear_perpetual",
+        "settlementCurrency": "USDT",
+        "inverse": "false",
+        "contractMultiplier": "1",
+        "priceIncrement": 0.1,
+        "amountIncrement": "0.001",
+        "minTradeAmount": 0.001,
+        "minNotional": "5",
+        "makerFee": 0.0002,
+        "takerFee": 0.0004,
+        "availableSince": "2019-09-08T00:00:00.000Z",
+        "changes": [{"until": "2024-01-02T12:00:00.000Z", "priceIncrement": 0.01}],
+    },
+]
+
+
+def test_definitions_with_the_instruments_api_are_complete_and_as_of_the_day() -> None:
+    table = definitions_for_day("binance-futures", date(2024, 1, 2), DETAILS, INSTRUMENTS)
 
     rows = {r["symbol"]: r for r in table.to_pylist()}
     assert set(rows) == {"BTCUSDT", "SOLUSDT"}
-    assert rows["BTCUSDT"]["metadata_source"] == "instruments"
-    assert rows["SOLUSDT"]["metadata_source"] == "symbol"
-    assert rows["SOLUSDT"]["instrument_key"] == "BINANCE:SPOT_PAIR:SOL-USDT"
-    assert rows["BTCUSDT"]["available_since"].tzinfo is not None
-    assert rows["BTCUSDT"]["data_types"] == ["trades"]
+    btc = rows["BTCUSDT"]
+    assert btc["instrument_key"] == "BINANCE-FUTURES:PERPETUAL:BTC-USDT"
+    assert btc["metadata_source"] == "instruments"
+    assert btc["tick_size"] == 0.01  # the change at noon had not happened at 00:00
+    assert (btc["lot_size"], btc["min_notional"], btc["contract_multiplier"]) == (0.001, 5.0, 1.0)
+    assert (btc["inverse"], btc["settlement"]) == (False, "USDT")
+    assert btc["listing_time"] == datetime(2019, 9, 8, tzinfo=UTC)
+    assert btc["data_types"] == ["trades", "derivative_ticker"]
+    assert btc["available_since"].tzinfo is not None
+    later = definitions_for_day("binance-futures", date(2024, 1, 3), DETAILS, INSTRUMENTS)
+    assert later.to_pylist()[0]["tick_size"] == 0.1
+
+
+def test_definitions_without_the_instruments_api_leave_unknown_fields_null() -> None:
+    table = definitions_for_day("binance-futures", date(2024, 1, 2), DETAILS, None)
+    sol = next(r for r in table.to_pylist() if r["symbol"] == "SOLUSDT")
+    assert sol["instrument_key"] == "BINANCE-FUTURES:PERPETUAL:SOL-USDT"
+    assert sol["metadata_source"] == "exchange_details"
+    assert sol["base"] is None and sol["tick_size"] is None and sol["taker_fee"] is None
+    assert sol["available_since"] == datetime(2024, 1, 2, 6, tzinfo=UTC)
