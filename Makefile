@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 SAMPLE := $(CURDIR)/sample/tardis
 DEMO_DAYS := 2024-01-01 2024-01-02
 DEMO_VENUES := binance deribit
-DEMO_ASSETS := instrument_definitions,ticks/trades
+DEMO_ASSETS := *
 
 .PHONY: install demo test lint ui bench clean
 
@@ -28,7 +28,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 # Offline: a generated Tardis mirror stands in for the API; the real CLI materialises.
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m tardis_local mirror $(SAMPLE) --from 2024-01-01 --to 2024-01-03 \
-		$(foreach v,$(DEMO_VENUES),--venue $(v)) --data-type trades
+		$(foreach v,$(DEMO_VENUES),--venue $(v))
 	@for day in $(DEMO_DAYS); do for venue in $(DEMO_VENUES); do \
 		echo "== materialising $$day|$$venue"; \
 		TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data \
@@ -54,6 +54,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_trades.py
+	$(BIN)/python bench/ingest_options_chain.py
 
 clean:
 	rm -rf data sample $(DAGSTER_HOME)

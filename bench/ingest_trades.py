@@ -12,14 +12,14 @@ Prints rows/s, peak RSS and the ratios. No assertion: the figures are for people
 """
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import measure, peak_rss_mb, report
 
 DAY = date(2024, 3, 1)
 VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"
@@ -27,8 +27,9 @@ VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BT
 
 def run_ours(source: Path, out: Path) -> int:
     from market_assets.tardis_csv import TRADES, read_tardis_csv
-    from market_assets.ticks.assets import file_name, validated
+    from market_assets.ticks.assets import validated
     from market_assets.ticks.schemas import TRADES_SCHEMA
+    from market_assets.ticks.types import file_name
     from resources.lake import LakeFile, ParquetLake
     from resources.tardis import SourceFile
 
@@ -113,26 +114,15 @@ def child(name: str, source: Path) -> None:
         started = time.perf_counter()
         rows = CONTENDERS[name](source, Path(out))
         seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": peak_kib / 1024}))
-
-
-def measure(name: str, source: Path) -> dict:
-    answer = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--source", str(source)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(answer.stdout.strip().splitlines()[-1])
+    report({"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender; best kept")
-    parser.add_argument("--child", choices=sorted(CONTENDERS))
-    parser.add_argument("--source", type=Path)
+    parser.add_argument("--child", choices=sorted(CONTENDERS), help=argparse.SUPPRESS)
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.source)
@@ -151,7 +141,7 @@ def main() -> None:
         best: dict[str, dict] = {}
         for _ in range(args.repeat):
             for name in CONTENDERS:
-                figures = measure(name, source)
+                figures = measure(__file__, name, "--source", str(source))
                 if name not in best or figures["seconds"] < best[name]["seconds"]:
                     best[name] = figures
 

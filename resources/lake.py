@@ -26,7 +26,11 @@ from upath import UPath
 
 from resources.storage import is_local, upath
 
+# Row groups close at a million rows or 64 MiB of Arrow data, whichever comes first:
+# large enough for fast scans, small enough that wide tables (the options chain's 24
+# columns) keep memory bounded.
 ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
 T = TypeVar("T")
 COMPRESSION = "zstd"
 
@@ -211,7 +215,7 @@ def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
     first: datetime | None = None
     last: datetime | None = None
     pending: list[pa.Table] = []
-    pending_rows = 0
+    pending_rows = pending_bytes = 0
     with pq.ParquetWriter(path, lake_file.schema, **writer_options(lake_file.schema)) as writer:
         # Reading (decompress, parse, validate) runs ahead in a thread while this one
         # encodes and compresses: both release the GIL, so two cores work at once.
@@ -224,9 +228,10 @@ def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
                 pa.Table.from_batches([chunk]) if isinstance(chunk, pa.RecordBatch) else chunk
             )
             pending_rows += chunk.num_rows
-            if pending_rows >= ROW_GROUP_ROWS:
+            pending_bytes += chunk.nbytes
+            if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
                 writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-                pending, pending_rows = [], 0
+                pending, pending_rows, pending_bytes = [], 0, 0
         if pending:
             writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
     return WrittenFile(

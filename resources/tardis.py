@@ -63,11 +63,6 @@ class SourceFile:
         return f"{self.venue} {self.data_type} {self.symbol} {self.day.isoformat()}"
 
 
-def free_day(day: date) -> bool:
-    """Whether Tardis serves ``day`` without an API key (the first day of each month)."""
-    return day.day == 1
-
-
 def dataset_url(endpoint: str, venue: str, data_type: str, symbol: str, day: date) -> str:
     """The URL ``tardis-dev`` requests for one file (symbol normalised and quoted as it does)."""
     normalised = symbol.replace(":", "-").replace("/", "-").upper()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import binascii
 import gzip
 import hashlib
+import heapq
 import io
 import math
 from collections.abc import Iterator
@@ -713,8 +714,12 @@ def _sorted(table: pa.Table) -> pa.Table:
 
 def _member_tables(
     exchange: str, data_type: str, symbol: str, day: date, rows_per_day: int
-) -> Iterator[pa.Table]:
-    """Sorted tables (with `_key`) of one instrument's rows whose local_timestamp falls on `day`."""
+) -> Iterator[tuple[int, pa.Table]]:
+    """(window, sorted table with `_key`) of one instrument's rows received on `day`.
+
+    Window `i` covers the same slice of receive time for every instrument generated with
+    the same `rows_per_day`, so grouped files merge members window by window.
+    """
     count = max(1, math.ceil(rows_per_day / CHUNK_ROWS))
     day_us = _day_us(day)
     pending: pa.Table | None = None
@@ -737,7 +742,7 @@ def _member_tables(
         )
         cut = int(np.searchsorted(key, chunk_end * 2))
         if cut:
-            yield combined.slice(0, cut)
+            yield index, combined.slice(0, cut)
         pending = combined.slice(cut)
     # What is left was received after midnight: it is the next day's file.
 
@@ -748,19 +753,25 @@ def _file_tables(
     header = HEADERS[data_type]
     rows = DEFAULT_ROWS_PER_DAY[data_type] if rows_per_day is None else rows_per_day
     if symbol not in catalog.GROUPED_SYMBOLS:
-        for table in _member_tables(exchange, data_type, symbol, day, rows):
+        for _, table in _member_tables(exchange, data_type, symbol, day, rows):
             yield table.select(header)
         return
-    # A grouped file is the union of its members' files, merged by local_timestamp.
-    parts: list[pa.Table] = []
-    for member in catalog.grouped_members(exchange, symbol):
-        alive = any(
+    # A grouped file is the union of its members' files, merged by local_timestamp one
+    # receive-time window at a time, so memory holds one window of every member, not a day.
+    members = [
+        _member_tables(exchange, data_type, member["id"], day, rows)
+        for member in catalog.grouped_members(exchange, symbol)
+        if any(
             catalog.is_available(exchange, member["id"], d) for d in (day, day - timedelta(days=1))
         )
-        if alive:
-            parts.extend(_member_tables(exchange, data_type, member["id"], day, rows))
-    if parts:
-        yield _sorted(pa.concat_tables(parts)).select(header)
+    ]
+    windows: dict[int, list[pa.Table]] = {}
+    for window, table in heapq.merge(*members, key=lambda item: item[0]):
+        windows.setdefault(window, []).append(table)
+        for done in [w for w in windows if w < window]:
+            yield _sorted(pa.concat_tables(windows.pop(done))).select(header)
+    for window in sorted(windows):
+        yield _sorted(pa.concat_tables(windows.pop(window))).select(header)
 
 
 def _check(exchange: str, data_type: str, symbol: str, day: date) -> None:
