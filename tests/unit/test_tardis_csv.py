@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from market_assets.tardis_csv import TIMESTAMP, TRADES, TardisFormatError, read_tardis_csv
+from market_assets.tardis_csv import LAYOUTS, TIMESTAMP, TRADES, TardisFormatError, read_tardis_csv
 
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 
@@ -103,3 +103,11 @@ def test_truncated_gzip_says_download_again(tmp_path: Path) -> None:
     cut.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(TardisFormatError, match="corrupt or truncated"):
         list(read_tardis_csv(cut, TRADES, {"BTCUSDT": "K"}))
+
+
+def test_layouts_match_the_local_tardis_headers() -> None:
+    # Two independent statements of TARDIS.md's headers: the parser's and the generator's.
+    from tardis_local.generate import HEADERS
+
+    for data_type, layout in LAYOUTS.items():
+        assert tuple(layout.header) == HEADERS[data_type], data_type
