@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import tardis_dev
-from dagster import ConfigurableResource, get_dagster_logger
+from dagster import ConfigurableResource, Failure, get_dagster_logger
 from pydantic import Field
 
 from resources.storage import is_local, upath
@@ -61,6 +62,15 @@ class SourceFile:
     def describe(self) -> str:
         """``venue data_type symbol day`` for messages."""
         return f"{self.venue} {self.data_type} {self.symbol} {self.day.isoformat()}"
+
+
+@contextmanager
+def as_failure() -> Iterator[None]:
+    """Tardis errors as Dagster failures; only those that may pass are retried."""
+    try:
+        yield
+    except TardisError as error:
+        raise Failure(description=str(error), allow_retries=error.retryable) from error
 
 
 def dataset_url(endpoint: str, venue: str, data_type: str, symbol: str, day: date) -> str:
@@ -116,6 +126,8 @@ class TardisSource(ConfigurableResource):
                 f"Tardis exchange details for {venue} failed with HTTP {error.code}: "
                 f"{error.msg}. Is {venue!r} a Tardis exchange id?"
             ) from error
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise self._unreachable(f"exchange details for {venue}", error) from error
 
     def instruments(self, venue: str) -> list[dict[str, Any]] | None:
         """``GET /instruments/{venue}``, or None when Tardis refuses it without a paid key."""
@@ -137,7 +149,16 @@ class TardisSource(ConfigurableResource):
             raise TardisError(
                 f"Tardis instruments for {venue} failed with HTTP {error.code}: {error.msg}"
             ) from error
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise self._unreachable(f"instruments for {venue}", error) from error
         return list(answer) if isinstance(answer, list) else [answer]
+
+    def _unreachable(self, what: str, error: Exception) -> TardisError:
+        return TardisError(
+            f"Tardis {what}: {self.api_endpoint} did not answer ({type(error).__name__}: "
+            f"{error}). Check TARDIS_API_ENDPOINT and the network, or set TARDIS_MIRROR.",
+            retryable=True,
+        )
 
     def _mirror_json(self, kind: str, venue: str) -> Any:
         path = upath(self.mirror) / kind / f"{venue}.json"

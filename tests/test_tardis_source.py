@@ -54,3 +54,10 @@ def test_gzip_verification_catches_cut_bodies(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_bytes(body)
         assert _gzip_is_whole(path) is expected, name
+
+
+def test_unreachable_metadata_endpoint_names_the_variable() -> None:
+    tardis = TardisSource(api_endpoint="http://127.0.0.1:9/v1", timeout_seconds=2)
+    with pytest.raises(TardisError, match=r"did not answer.*TARDIS_API_ENDPOINT") as raised:
+        tardis.exchange_details("binance")
+    assert raised.value.retryable

@@ -4,13 +4,14 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, RetryPolicy, asset
 
 from market_assets.instruments.keys import definitions_for_day
 from market_assets.instruments.schemas import DEFINITIONS_CHECK
 from market_assets.partition import day_and_venue
 from partitions import market_partitions
 from resources import TardisSource
+from resources.tardis import as_failure
 
 LACKING_WITHOUT_KEY = (
     "base, quote, settlement, contract terms, sizes, fees, expiry, strike and underlying are "
@@ -23,6 +24,7 @@ LACKING_WITHOUT_KEY = (
     partitions_def=market_partitions,
     group_name="instruments",
     kinds={"parquet"},
+    retry_policy=RetryPolicy(max_retries=1, delay=15),
 )
 def instrument_definitions(
     context: AssetExecutionContext, tardis: TardisSource
@@ -34,8 +36,9 @@ def instrument_definitions(
     fields those lack left null. ``metadata_source`` says which per row.
     """
     day, venue = day_and_venue(context)
-    details = tardis.exchange_details(venue)
-    instruments = tardis.instruments(venue)
+    with as_failure():
+        details = tardis.exchange_details(venue)
+        instruments = tardis.instruments(venue)
     if instruments is None:
         context.log.warning(
             f"{day}|{venue}: Tardis' instruments API refused (it needs a paid key): "

@@ -1,7 +1,6 @@
 """Raw tick assets: Tardis files parsed, validated and streamed into the lake as they are read."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pandera.errors
 import pandera.pyarrow as pap
@@ -22,7 +21,8 @@ from market_assets.ticks.schemas import TICK_SCHEMAS
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import VenueUniverse, load_universe
 from partitions import market_partitions
-from resources import LakeFile, SourceFile, TardisError, TardisSource, TickStream
+from resources import LakeFile, SourceFile, TardisSource, TickStream
+from resources.tardis import as_failure
 
 # Tardis downloads share one concurrency pool so backfills respect its rate limits.
 TARDIS_POOL = "tardis"
@@ -153,15 +153,6 @@ def _not_listed(universe: VenueUniverse, definitions: pa.Table, data_type: str) 
     listed = {s.upper() for s in definitions["symbol"].to_pylist()}
     listed |= {s.upper() for s in definitions["dataset_id"].to_pylist()}
     return sorted(s for s in universe.symbols if s.upper() not in listed)
-
-
-@contextmanager
-def as_failure() -> Iterator[None]:
-    """Tardis errors as Dagster failures; only those that may pass are retried."""
-    try:
-        yield
-    except TardisError as error:
-        raise Failure(description=str(error), allow_retries=error.retryable) from error
 
 
 def _parsed(
