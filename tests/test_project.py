@@ -85,3 +85,15 @@ def test_dockerfile_runs_this_code_location_as_non_root_without_secrets() -> Non
 def test_workspace_loads_the_same_module() -> None:
     workspace = yaml.safe_load((REPO / "workspace.yaml").read_text())
     assert workspace["load_from"][0]["python_module"]["module_name"] == "market_assets"
+
+
+def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
+    from dagster import DefaultSensorStatus
+
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"tardis_exports_sensor", "recent_gaps_sensor"}
+    for sensor in sensors.values():
+        assert sensor.default_status == DefaultSensorStatus.RUNNING
+        assert sensor.job_name == "daily_ingest"
+    job = defs.resolve_job_def("daily_ingest")
+    assert job.partitions_def == market_partitions

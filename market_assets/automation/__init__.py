@@ -1,0 +1,1 @@
+"""Daily automation: new Tardis exports requested as they land, recent gaps re-requested."""
