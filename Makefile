@@ -55,6 +55,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_trades.py
 	$(BIN)/python bench/ingest_options_chain.py
+	$(BIN)/python bench/gap_report.py
 
 clean:
 	rm -rf data sample $(DAGSTER_HOME)
