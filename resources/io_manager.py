@@ -1,5 +1,6 @@
 """The lake as a Dagster IO manager: assets return data, the lake stores whole partitions."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,10 @@ class LakePartition:
         """The partition's file stems, sorted."""
         return [p.name.removesuffix(".parquet") for p in self._files()]
 
-    def read_file(self, name: str) -> pa.Table:
+    def read_file(self, name: str, *, columns: Sequence[str] | None = None) -> pa.Table:
         """One file of the partition (for tick assets: one instrument)."""
         path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
-        return self.lake.read_file(path)
+        return self.lake.read_file(path, columns=columns)
 
     def row_count(self, name: str) -> int:
         """Rows of one file, from its Parquet footer."""

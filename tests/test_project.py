@@ -37,7 +37,11 @@ def test_asset_graph_snapshot() -> None:
         assert node.partitions_def == market_partitions
         assert node.pools == {"tardis"}
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
-    assert checks == sorted(f"ticks/{t}:{c}" for t in ticks for c in ("coverage", "schema"))
+    steady = {"trades", "quotes", "book_snapshot_5", "book_snapshot_25"}
+    assert checks == sorted(
+        [f"ticks/{t}:{c}" for t in ticks for c in ("coverage", "incidents", "schema")]
+        + [f"ticks/{t}:silence" for t in steady]
+    )
 
 
 def test_partitions_read_date_then_venue() -> None:

@@ -1,6 +1,8 @@
 """Asset checks on every partition of the tick assets: schema and instrument coverage."""
 
 import warnings
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pandera.errors
 import pyarrow as pa
@@ -8,6 +10,7 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetIn,
     AssetsDefinition,
     MetadataValue,
@@ -17,10 +20,12 @@ from dagster import (
 
 from market_assets.partition import day_and_venue
 from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.ticks.silence import SILENCE_FACTOR, SILENCE_FLOOR_SECONDS, longest_silence
 from market_assets.ticks.types import TickType, file_name
 from market_assets.universe import load_universe
 from partitions import market_partitions
-from resources import LakePartition
+from resources import LakePartition, TardisSource
+from resources.tardis import as_failure
 
 # Checks run per (day, venue) partition; Dagster still labels partitioned checks "preview".
 warnings.filterwarnings(
@@ -29,12 +34,15 @@ warnings.filterwarnings(
 
 SCHEMA_CHECK = "schema"
 COVERAGE_CHECK = "coverage"
+INCIDENTS_CHECK = "incidents"
+SILENCE_CHECK = "silence"
 
 
 def build_tick_checks(
     tick_asset: AssetsDefinition, tick_type: TickType
 ) -> list[AssetChecksDefinition]:
-    """Schema and coverage checks for one ``ticks/{data_type}`` asset."""
+    """Schema, coverage and incident checks for one ``ticks/{data_type}`` asset, and a
+    silence check where ticks flow all day."""
     data_type = tick_type.data_type
     schema = TICK_SCHEMAS[data_type]
 
@@ -98,7 +106,9 @@ def build_tick_checks(
         ]
         missing = [k for k in expected if k not in present and k not in no_data]
         return AssetCheckResult(
-            passed=not missing,
+            # Missing files are errors; empty Tardis files are flagged as a warning.
+            passed=not missing and not no_data,
+            severity=AssetCheckSeverity.ERROR if missing else AssetCheckSeverity.WARN,
             metadata={
                 "expected": len(expected),
                 "present": len(present & set(expected)),
@@ -107,4 +117,85 @@ def build_tick_checks(
             },
         )
 
-    return [schema_check, coverage_check]
+    @asset_check(
+        asset=tick_asset,
+        name=INCIDENTS_CHECK,
+        partitions_def=market_partitions,
+        description=(
+            "Warns when one of Tardis' published incident reports for the venue overlaps "
+            "the day: data may be missing or wrong there whatever the files say."
+        ),
+    )
+    def incidents_check(
+        context: AssetCheckExecutionContext, ticks: LakePartition, tardis: TardisSource
+    ) -> AssetCheckResult:
+        day, venue = day_and_venue(context)
+        with as_failure():
+            reports = tardis.exchange_details(venue).get("incidentReports", [])
+        overlapping = incidents_on(reports, day)
+        return AssetCheckResult(
+            passed=not overlapping,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"incidents": MetadataValue.json(overlapping)},
+        )
+
+    checks = [schema_check, coverage_check, incidents_check]
+    if not tick_type.steady:
+        return checks
+
+    @asset_check(
+        asset=tick_asset,
+        name=SILENCE_CHECK,
+        partitions_def=market_partitions,
+        description=(
+            "Warns when an instrument's longest silence in exchange time is far above its "
+            f"usual spacing ({SILENCE_FACTOR}x the median, at least "
+            f"{SILENCE_FLOOR_SECONDS} s): a hole inside the day."
+        ),
+    )
+    def silence_check(
+        context: AssetCheckExecutionContext, ticks: LakePartition
+    ) -> AssetCheckResult:
+        day, _ = day_and_venue(context)
+        start = datetime.combine(day, time(), tzinfo=UTC)
+        start_us = int(start.timestamp() * 1_000_000)
+        end_us = start_us + 86_400 * 1_000_000
+        longest = {}
+        holes = []
+        for name in ticks.file_names():
+            column = ticks.read_file(name, columns=["instrument_key", "timestamp"])
+            if not column.num_rows:
+                continue
+            stamps = column["timestamp"].cast(pa.int64()).to_numpy()
+            silence = longest_silence(stamps, start_us, end_us)
+            key = column["instrument_key"][0].as_py()
+            longest[key] = {
+                "from": silence.start.isoformat(),
+                "to": silence.end.isoformat(),
+                "minutes": round(silence.seconds / 60, 1),
+                "usual_spacing_seconds": round(silence.usual_spacing_seconds, 3),
+            }
+            if silence.is_hole:
+                holes.append(key)
+        return AssetCheckResult(
+            passed=not holes,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"holes": MetadataValue.json(holes), "longest": MetadataValue.json(longest)},
+        )
+
+    return [*checks, silence_check]
+
+
+def incidents_on(reports: list[dict[str, Any]], day: date) -> list[dict[str, Any]]:
+    """Tardis incident reports (``from``, ``to``, ISO UTC) that overlap the UTC ``day``."""
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    end = start + timedelta(days=1)
+    found = []
+    for report in reports:
+        began = datetime.fromisoformat(str(report["from"]).replace("Z", "+00:00"))
+        ended = datetime.fromisoformat(
+            str(report.get("to") or report["from"]).replace("Z", "+00:00")
+        )
+        if began < end and ended > start:
+            found.append(report)
+    return found

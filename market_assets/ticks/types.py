@@ -21,6 +21,8 @@ class TickType:
     data_type: str
     grouped_symbol: str | None = None
     instrument_type: str | None = None
+    # Ticks that flow all day long, so a long silence is a hole, not a quiet market.
+    steady: bool = False
 
     @property
     def layout(self) -> CsvLayout:
@@ -43,10 +45,10 @@ class TickType:
 
 
 TICK_TYPES: tuple[TickType, ...] = (
-    TickType("trades"),
-    TickType("book_snapshot_5"),
-    TickType("book_snapshot_25"),
-    TickType("quotes"),
+    TickType("trades", steady=True),
+    TickType("book_snapshot_5", steady=True),
+    TickType("book_snapshot_25", steady=True),
+    TickType("quotes", steady=True),
     TickType("derivative_ticker"),
     TickType("liquidations"),
     TickType("options_chain", grouped_symbol="OPTIONS", instrument_type="OPTION"),

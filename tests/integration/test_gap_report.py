@@ -52,10 +52,13 @@ def test_report_sorts_partitions_into_states(instance_home: Path) -> None:
         [trades] = coverage_report(
             instance, [TRADES], ["binance"], date(2024, 1, 1), date(2024, 1, 4)
         )
-    assert trades.days["materialized"] == [date(2024, 1, 1), date(2024, 1, 2)]
+    assert trades.days["materialized"] == [date(2024, 1, 1)]
+    # Tardis reports an incident on binance on the 2nd: materialised, with a failed check.
+    assert trades.days["checks_failed"] == [date(2024, 1, 2)]
+    assert trades.failed_checks == {date(2024, 1, 2): ["incidents"]}
     assert trades.days["failed"] == [date(2024, 1, 3)]
     assert trades.days["missing"] == [date(2024, 1, 4)]
-    assert trades.gaps == 2
+    assert trades.gaps == 3
 
 
 def test_cli_prints_a_table_and_json_and_exits_1_on_gaps(instance_home: Path) -> None:
@@ -80,8 +83,10 @@ def test_cli_prints_a_table_and_json_and_exits_1_on_gaps(instance_home: Path) ->
 
     assert table.returncode == 1, table.stderr
     assert "missing: 2024-01-04" in table.stdout and "failed: 2024-01-03" in table.stdout
+    assert "checks: 2024-01-02" in table.stdout
     report = json.loads(as_json.stdout)
     [series] = report["series"]
-    assert series["counts"]["materialized"] == 2
+    assert series["counts"]["materialized"] == 1
     assert series["partitions"]["failed"] == ["2024-01-03|binance"]
-    assert report["gaps"] == 2
+    assert series["failed_checks"] == {"2024-01-02|binance": ["incidents"]}
+    assert report["gaps"] == 3

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from dagster import AssetKey, materialize
+from dagster import AssetCheckSeverity, AssetKey, materialize
 
 from market_assets.definitions import defs
 from resources.lake import ParquetLake
@@ -63,7 +63,13 @@ def test_partition_lands_with_metadata_and_passing_checks(
     assert {(e.asset_key, e.check_name, e.passed) for e in evaluations} == {
         (AssetKey(TRADES), "schema", True),
         (AssetKey(TRADES), "coverage", True),
+        (AssetKey(TRADES), "silence", True),
+        # Tardis reports an incident on binance that day, 10:00 to 11:30 UTC.
+        (AssetKey(TRADES), "incidents", False),
     }
+    incidents = next(e for e in evaluations if e.check_name == "incidents")
+    assert incidents.severity == AssetCheckSeverity.WARN
+    assert incidents.metadata["incidents"].value[0]["from"] == "2024-01-02T10:00:00.000Z"
 
 
 def test_rerun_produces_the_same_data(tardis_server: TardisServer, lake_root: Path) -> None:
@@ -91,7 +97,9 @@ def test_empty_tardis_file_is_no_data_not_an_error(
     )
     assert lake.row_count(path) == 0
     coverage = next(e for e in result.get_asset_check_evaluations() if e.check_name == "coverage")
-    assert coverage.passed
+    # Flagged as a warning, apart from missing files.
+    assert not coverage.passed
+    assert coverage.severity == AssetCheckSeverity.WARN
     assert coverage.metadata["no_data"].value == ["BINANCE:SPOT_PAIR:ETH-USDT"]
     assert coverage.metadata["missing"].value == []
 
