@@ -1,7 +1,7 @@
 """Print which partitions are materialised, missing, failed or failing checks.
 
     python -m market_assets.gaps --from 2024-01-01 --to 2024-01-31 \\
-        [--asset ticks/trades ...] [--venue binance ...] [--json]
+        [--asset ticks/trades ...] [--venue binance ...] [--json | --missing-keys]
 
 Reads the Dagster instance of ``DAGSTER_HOME`` (the UI's), nothing else: Dagster's
 partition status cache for materialised / failed / in-progress partitions, and the
@@ -20,7 +20,13 @@ from dagster import AssetKey, DagsterInstance
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from market_assets.definitions import defs
-from market_assets.gaps.report import Coverage, classify, render_json, render_table
+from market_assets.gaps.report import (
+    Coverage,
+    classify,
+    missing_keys,
+    render_json,
+    render_table,
+)
 from partitions import VENUES, market_partition_key, market_partitions
 
 
@@ -74,7 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--asset", action="append", choices=all_assets, help="repeatable; default: all"
     )
     parser.add_argument("--venue", action="append", choices=VENUES, help="repeatable; default: all")
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON for scripts")
+    output.add_argument(
+        "--missing-keys",
+        action="store_true",
+        help="print the missing or failed partition keys, comma-separated, for "
+        "`dagster job backfill --partitions`",
+    )
     args = parser.parse_args(argv)
     if args.last < args.first:
         parser.error("--to is before --from")
@@ -82,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     assets = [AssetKey.from_user_string(a) for a in (args.asset or all_assets)]
     with DagsterInstance.get() as instance:
         coverages = coverage_report(instance, assets, args.venue or VENUES, args.first, args.last)
+    if args.missing_keys:
+        print(",".join(missing_keys(coverages)))
+        return 0
     if args.json:
         print(json.dumps(render_json(coverages, args.first, args.last), indent=2))
     else:

@@ -58,6 +58,17 @@ def classify(
     return coverage
 
 
+def missing_keys(coverages: Sequence[Coverage]) -> list[str]:
+    """Partition keys (``day|venue``) missing or failed for any of the series, sorted."""
+    keys = {
+        f"{day}|{c.venue}"
+        for c in coverages
+        for state in (MISSING, FAILED)
+        for day in c.days[state]
+    }
+    return sorted(keys)
+
+
 def date_ranges(days: Iterable[date]) -> str:
     """``2024-01-01..2024-01-03, 2024-01-07`` for a set of days."""
     ordered = sorted(days)

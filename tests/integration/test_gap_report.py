@@ -90,3 +90,8 @@ def test_cli_prints_a_table_and_json_and_exits_1_on_gaps(instance_home: Path) ->
     assert series["partitions"]["failed"] == ["2024-01-03|binance"]
     assert series["failed_checks"] == {"2024-01-02|binance": ["incidents"]}
     assert report["gaps"] == 3
+    keys = subprocess.run(
+        [*command, "--missing-keys"], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert keys.returncode == 0
+    assert keys.stdout.strip() == "2024-01-03|binance,2024-01-04|binance"
