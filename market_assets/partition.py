@@ -1,8 +1,22 @@
-"""The (day, venue) of the partition an asset or check is running for."""
+"""The (day, venue) of the partition an asset or check runs for, and per-partition policies."""
 
 from datetime import date
 
-from dagster import AssetCheckExecutionContext, AssetExecutionContext, MultiPartitionKey
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MultiPartitionKey,
+    RetryPolicy,
+)
+
+# A backfill launches one run per (day, venue): runs are what the queue, the per-venue
+# limits and the Kubernetes launcher schedule, and a partition is written whole by one run.
+ONE_PARTITION_PER_RUN = BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+# Tardis' transient failures (stalls, cut bodies) get one more try after a pause; refusals
+# (no key, no file, bad content) are raised as failures that are never retried.
+TARDIS_RETRY = RetryPolicy(max_retries=1, delay=15)
 
 
 def day_and_venue(context: AssetExecutionContext | AssetCheckExecutionContext) -> tuple[date, str]:

@@ -101,3 +101,8 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
         assert sensor.job_name == "daily_ingest"
     job = defs.resolve_job_def("daily_ingest")
     assert job.partitions_def == market_partitions
+
+
+def test_backfills_run_one_partition_per_run() -> None:
+    for asset in defs.assets:
+        assert asset.backfill_policy.max_partitions_per_run == 1, asset.key

@@ -4,11 +4,11 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetExecutionContext, MetadataValue, Output, RetryPolicy, asset
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from market_assets.instruments.keys import definitions_for_day
 from market_assets.instruments.schemas import DEFINITIONS_CHECK
-from market_assets.partition import day_and_venue
+from market_assets.partition import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
 from partitions import market_partitions
 from resources import TardisSource
 from resources.tardis import as_failure
@@ -24,7 +24,8 @@ LACKING_WITHOUT_KEY = (
     partitions_def=market_partitions,
     group_name="instruments",
     kinds={"parquet"},
-    retry_policy=RetryPolicy(max_retries=1, delay=15),
+    retry_policy=TARDIS_RETRY,
+    backfill_policy=ONE_PARTITION_PER_RUN,
 )
 def instrument_definitions(
     context: AssetExecutionContext, tardis: TardisSource

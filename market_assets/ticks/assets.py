@@ -11,11 +11,10 @@ from dagster import (
     Failure,
     MetadataValue,
     Output,
-    RetryPolicy,
     asset,
 )
 
-from market_assets.partition import day_and_venue
+from market_assets.partition import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
 from market_assets.tardis_csv import CsvLayout, TardisFormatError, read_tardis_csv
 from market_assets.ticks.schemas import TICK_SCHEMAS
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
@@ -94,7 +93,8 @@ def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
         group_name="ticks",
         pool=TARDIS_POOL,
         kinds={"parquet"},
-        retry_policy=RetryPolicy(max_retries=1, delay=15),
+        retry_policy=TARDIS_RETRY,
+        backfill_policy=ONE_PARTITION_PER_RUN,
         description=(
             f"Tardis {data_type} of the universe's instruments: {layout_note}; Tardis' "
             "columns and units plus instrument_key, in source order."
