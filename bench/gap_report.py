@@ -15,8 +15,9 @@ from pathlib import Path
 
 from dagster import AssetKey, AssetMaterialization, DagsterInstance
 
+from market_assets.automation.sensors import INGEST_SELECTION
 from market_assets.definitions import defs
-from market_assets.gaps.__main__ import coverage_report
+from market_assets.gaps.scan import coverage_report
 from partitions import VENUES, market_partition_key
 
 FIRST = date(2019, 4, 1)
@@ -51,11 +52,18 @@ def main() -> None:
             partitions = args.days * len(VENUES)
             for label, assets in (
                 ("ticks/trades", [TRADES]),
-                ("every asset", sorted(defs.resolve_asset_graph().get_all_asset_keys())),
+                ("every asset", sorted(INGEST_SELECTION.resolve(defs.resolve_asset_graph()))),
             ):
                 for attempt in ("cold", "warm"):
                     started = time.perf_counter()
-                    report = coverage_report(instance, assets, VENUES, FIRST, last)
+                    report = coverage_report(
+                        instance,
+                        defs.resolve_asset_graph().asset_check_keys,
+                        assets,
+                        VENUES,
+                        FIRST,
+                        last,
+                    )
                     seconds = time.perf_counter() - started
                     gaps = sum(c.gaps for c in report)
                     print(

@@ -7,20 +7,21 @@ from market_assets.automation.sensors import (
     recent_gaps_sensor,
     tardis_exports_sensor,
 )
+from market_assets.gaps.assets import (
+    coverage_heatmap,
+    coverage_heatmap_job,
+    coverage_heatmap_schedule,
+)
 from market_assets.instruments.assets import instrument_definitions
 from market_assets.ticks.assets import TICK_ASSETS
-from market_assets.ticks.checks import build_tick_checks
-from market_assets.ticks.types import TICK_TYPES
+from market_assets.ticks.checks import TICK_CHECKS
 from resources import resources_from_env
 
 defs = Definitions(
-    assets=[instrument_definitions, *TICK_ASSETS.values()],
-    asset_checks=[
-        check
-        for tick_type in TICK_TYPES
-        for check in build_tick_checks(TICK_ASSETS[tick_type.data_type], tick_type)
-    ],
-    jobs=[daily_ingest_job],
+    assets=[instrument_definitions, *TICK_ASSETS.values(), coverage_heatmap],
+    asset_checks=TICK_CHECKS,
+    jobs=[daily_ingest_job, coverage_heatmap_job],
+    schedules=[coverage_heatmap_schedule],
     sensors=[tardis_exports_sensor, recent_gaps_sensor],
     resources=resources_from_env(),
 )

@@ -27,6 +27,7 @@ def test_asset_graph_snapshot() -> None:
         "trades",
     ]
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == [
+        "coverage_heatmap",
         "instrument_definitions",
         *(f"ticks/{t}" for t in ticks),
     ]
@@ -104,5 +105,13 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
 
 
 def test_backfills_run_one_partition_per_run() -> None:
-    for asset in defs.assets:
+    partitioned = [a for a in defs.assets if a.partitions_def is not None]
+    assert len(partitioned) == 8
+    for asset in partitioned:
         assert asset.backfill_policy.max_partitions_per_run == 1, asset.key
+
+
+def test_the_coverage_heatmap_is_drawn_every_morning() -> None:
+    [schedule] = defs.schedules
+    assert schedule.job_name == "coverage_heatmap_job"
+    assert schedule.default_status.value == "RUNNING"

@@ -19,9 +19,10 @@ from dagster import (
 )
 
 from market_assets.partition import day_and_venue
+from market_assets.ticks.assets import TICK_ASSETS
 from market_assets.ticks.schemas import TICK_SCHEMAS
 from market_assets.ticks.silence import SILENCE_FACTOR, SILENCE_FLOOR_SECONDS, longest_silence
-from market_assets.ticks.types import TickType, file_name
+from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import load_universe
 from partitions import market_partitions
 from resources import LakePartition, TardisSource
@@ -199,3 +200,10 @@ def incidents_on(reports: list[dict[str, Any]], day: date) -> list[dict[str, Any
         if began < end and ended > start:
             found.append(report)
     return found
+
+
+TICK_CHECKS: list[AssetChecksDefinition] = [
+    check
+    for tick_type in TICK_TYPES
+    for check in build_tick_checks(TICK_ASSETS[tick_type.data_type], tick_type)
+]

@@ -11,7 +11,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from market_assets.definitions import defs
-from market_assets.gaps.__main__ import coverage_report
+from market_assets.gaps.scan import coverage_report
 from tardis_local.server import TardisServer
 from tests.conftest import bind_resources
 
@@ -50,7 +50,12 @@ def instance_home(tmp_path: Path, tardis_server: TardisServer) -> Path:
 def test_report_sorts_partitions_into_states(instance_home: Path) -> None:
     with DagsterInstance.from_config(str(instance_home)) as instance:
         [trades] = coverage_report(
-            instance, [TRADES], ["binance"], date(2024, 1, 1), date(2024, 1, 4)
+            instance,
+            defs.resolve_asset_graph().asset_check_keys,
+            [TRADES],
+            ["binance"],
+            date(2024, 1, 1),
+            date(2024, 1, 4),
         )
     assert trades.days["materialized"] == [date(2024, 1, 1)]
     # Tardis reports an incident on binance on the 2nd: materialised, with a failed check.
@@ -95,3 +100,12 @@ def test_cli_prints_a_table_and_json_and_exits_1_on_gaps(instance_home: Path) ->
     )
     assert keys.returncode == 0
     assert keys.stdout.strip() == "2024-01-03|binance,2024-01-04|binance"
+
+
+def test_heatmap_asset_shows_the_coverage_in_the_ui(instance_home: Path) -> None:
+    with DagsterInstance.from_config(str(instance_home)) as instance:
+        result = materialize([defs.get_assets_def("coverage_heatmap")], instance=instance)
+    assert result.success
+    metadata = result.asset_materializations_for_node("coverage_heatmap")[0].metadata
+    assert metadata["heatmap"].value.startswith("![coverage heatmap](data:image/png;base64,")
+    assert metadata["gaps"].value > 0

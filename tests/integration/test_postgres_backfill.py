@@ -17,8 +17,9 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from market_assets.automation.sensors import INGEST_SELECTION
 from market_assets.definitions import defs
-from market_assets.gaps.__main__ import coverage_report
+from market_assets.gaps.scan import coverage_report
 from resources.lake import ParquetLake
 from tardis_local.server import TardisServer
 from tests.conftest import API_KEY
@@ -154,7 +155,8 @@ def test_backfill_through_the_queue_then_sigkill_and_rerun(
                 assert {r.tags["dagster/partition"] for r in runs} == set(keys)
                 report = coverage_report(
                     instance,
-                    sorted(defs.resolve_asset_graph().get_all_asset_keys()),
+                    defs.resolve_asset_graph().asset_check_keys,
+                    sorted(INGEST_SELECTION.resolve(defs.resolve_asset_graph())),
                     VENUES,
                     DAYS[0],
                     DAYS[-1],
@@ -205,6 +207,7 @@ def test_backfill_through_the_queue_then_sigkill_and_rerun(
     with DagsterInstance.from_config(str(production_like_home)) as instance:
         [trades] = coverage_report(
             instance,
+            defs.resolve_asset_graph().asset_check_keys,
             [("ticks", "trades")]
             and [
                 next(

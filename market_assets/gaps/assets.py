@@ -1,0 +1,65 @@
+"""The coverage heatmap asset: the gap report drawn as date × venue, shown in the UI."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    MetadataValue,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+)
+
+from market_assets.automation.sensors import ingested_venues
+from market_assets.gaps.heatmap import heatmap_png
+from market_assets.gaps.report import render_json
+from market_assets.gaps.scan import coverage_report
+from market_assets.instruments.assets import instrument_definitions
+from market_assets.ticks.assets import TICK_ASSETS
+from market_assets.ticks.checks import TICK_CHECKS
+
+HEATMAP_DAYS = 90
+
+
+@asset(
+    group_name="gaps",
+    kinds={"png"},
+    description=(
+        f"Coverage of the last {HEATMAP_DAYS} days for every ingested venue: each cell is "
+        "the worst state of a (day, venue) over instrument definitions and raw ticks."
+    ),
+)
+def coverage_heatmap(context: AssetExecutionContext) -> MaterializeResult:
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    first = last - timedelta(days=HEATMAP_DAYS - 1)
+    venues = ingested_venues()
+    assets = [instrument_definitions.key, *(a.key for a in TICK_ASSETS.values())]
+    checks = [key for check in TICK_CHECKS for key in check.check_keys]
+    coverages = coverage_report(context.instance, checks, assets, venues, first, last)
+    png = base64.b64encode(heatmap_png(coverages, venues, first, last)).decode()
+    report = render_json(coverages, first, last)
+    return MaterializeResult(
+        metadata={
+            "heatmap": MetadataValue.md(f"![coverage heatmap](data:image/png;base64,{png})"),
+            "gaps": MetadataValue.int(report["gaps"]),
+            "from": MetadataValue.text(first.isoformat()),
+            "to": MetadataValue.text(last.isoformat()),
+        }
+    )
+
+
+coverage_heatmap_job = define_asset_job(
+    "coverage_heatmap_job", selection=AssetSelection.assets(coverage_heatmap)
+)
+
+# After Tardis' daily export (around 06:00 UTC) and the runs it triggers.
+coverage_heatmap_schedule = ScheduleDefinition(
+    job=coverage_heatmap_job,
+    cron_schedule="0 9 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
