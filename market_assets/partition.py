@@ -1,14 +1,20 @@
 """The (day, venue) of the partition an asset or check runs for, and per-partition policies."""
 
+import warnings
 from datetime import date
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetExecutionContext,
     BackfillPolicy,
+    BetaWarning,
     MultiPartitionKey,
     RetryPolicy,
 )
+
+# Backfill policies are the documented way to say "one partition per run"; Dagster still
+# labels the parameter beta, and repeating that on every import helps nobody.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
 # A backfill launches one run per (day, venue): runs are what the queue, the per-venue
 # limits and the Kubernetes launcher schedule, and a partition is written whole by one run.
