@@ -3,6 +3,7 @@
 from dagster import Definitions
 
 from market_assets.automation.sensors import (
+    automation_sensor,
     daily_ingest_job,
     recent_gaps_sensor,
     tardis_exports_sensor,
@@ -22,6 +23,6 @@ defs = Definitions(
     asset_checks=TICK_CHECKS,
     jobs=[daily_ingest_job, coverage_heatmap_job],
     schedules=[coverage_heatmap_schedule],
-    sensors=[tardis_exports_sensor, recent_gaps_sensor],
+    sensors=[tardis_exports_sensor, recent_gaps_sensor, automation_sensor],
     resources=resources_from_env(),
 )

@@ -96,7 +96,8 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
     from dagster import DefaultSensorStatus
 
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"tardis_exports_sensor", "recent_gaps_sensor"}
+    assert set(sensors) == {"tardis_exports_sensor", "recent_gaps_sensor", "automation_sensor"}
+    assert sensors.pop("automation_sensor").default_status == DefaultSensorStatus.RUNNING
     for sensor in sensors.values():
         assert sensor.default_status == DefaultSensorStatus.RUNNING
         assert sensor.job_name == "daily_ingest"

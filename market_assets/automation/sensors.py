@@ -7,6 +7,7 @@ from dagster import (
     AssetKey,
     AssetPartitionStatus,
     AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -45,6 +46,17 @@ POLL_SECONDS = 600
 # How far back recent gaps are re-requested; Dagster's built-in conditions only look at
 # the latest partition window. Older gaps are for backfills.
 GAP_LOOKBACK_DAYS = 7
+
+
+# Declared, not implied: Dagster's implicit automation sensor starts stopped. Assets
+# derived from the ticks (candles, warehouse tables) carry automation conditions that
+# this sensor evaluates; the ingest itself is driven by the two sensors below.
+automation_sensor = AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
 
 
 def ingested_venues() -> list[str]:
