@@ -78,12 +78,9 @@ def tardis_exports_sensor(context: SensorEvaluationContext, tardis: TardisSource
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
     for venue in ingested_venues():
-        try:
-            exported = tardis.exchange_details(venue)["datasets"]["exportedUntil"]
-        except (TardisError, KeyError) as error:
-            context.log.warning(f"{venue}: no exportedUntil from Tardis ({error}); trying later")
+        current = exported_until(context, tardis, venue)
+        if current is None:
             continue
-        current = parse_exported_until(exported)
         if venue in seen:
             for day in newly_exported_days(parse_exported_until(seen[venue]), current):
                 requests.append(
@@ -94,7 +91,7 @@ def tardis_exports_sensor(context: SensorEvaluationContext, tardis: TardisSource
                     )
                 )
         else:
-            context.log.info(f"{venue}: Tardis exported until {exported}; watching from here")
+            context.log.info(f"{venue}: Tardis exported until {current}; watching from here")
         seen[venue] = current.isoformat()
     return SensorResult(
         run_requests=requests,
@@ -118,12 +115,10 @@ def recent_gaps_sensor(
     today = datetime.now(UTC).date()
     requests = []
     for venue in ingested_venues():
-        try:
-            exported = tardis.exchange_details(venue)["datasets"]["exportedUntil"]
-        except (TardisError, KeyError) as error:
-            context.log.warning(f"{venue}: no exportedUntil from Tardis ({error}); trying later")
+        current = exported_until(context, tardis, venue)
+        if current is None:
             continue
-        last = last_complete_day(parse_exported_until(exported))
+        last = last_complete_day(current)
         days = [last - timedelta(days=n) for n in range(GAP_LOOKBACK_DAYS)]
         for day in sorted(gaps(context, venue, days)):
             requests.append(
@@ -137,6 +132,17 @@ def recent_gaps_sensor(
     if not requests:
         return SkipReason(f"no gaps in the last {GAP_LOOKBACK_DAYS} exported days")
     return SensorResult(run_requests=requests)
+
+
+def exported_until(
+    context: SensorEvaluationContext, tardis: TardisSource, venue: str
+) -> datetime | None:
+    """The venue's ``datasets.exportedUntil``; None (logged) when Tardis does not say."""
+    try:
+        return parse_exported_until(tardis.exchange_details(venue)["datasets"]["exportedUntil"])
+    except (TardisError, KeyError) as error:
+        context.log.warning(f"{venue}: no exportedUntil from Tardis ({error}); trying later")
+        return None
 
 
 def gaps(context: SensorEvaluationContext, venue: str, days: list[date]) -> set[date]:

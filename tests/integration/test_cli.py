@@ -32,24 +32,25 @@ def dagster(args: list[str], tmp_path: Path, **environment: str) -> subprocess.C
     )
 
 
+def materialize(partition: str) -> list[str]:
+    """The user's command for one partition of the trades spine."""
+    return [
+        "asset",
+        "materialize",
+        "-m",
+        "market_assets",
+        "--select",
+        SELECTION,
+        "--partition",
+        partition,
+    ]
+
+
 def test_materialize_from_a_mirror(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     write_mirror(mirror, [date(2024, 1, 2)], exchanges=["binance"], data_types=["trades"])
 
-    done = dagster(
-        [
-            "asset",
-            "materialize",
-            "-m",
-            "market_assets",
-            "--select",
-            SELECTION,
-            "--partition",
-            "2024-01-02|binance",
-        ],
-        tmp_path,
-        TARDIS_MIRROR=str(mirror),
-    )
+    done = dagster(materialize("2024-01-02|binance"), tmp_path, TARDIS_MIRROR=str(mirror))
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
@@ -66,16 +67,7 @@ def test_materialize_over_http_and_a_clear_error_without_key(tmp_path: Path) -> 
             "TARDIS_DATASETS_ENDPOINT": server.datasets_endpoint,
             "TARDIS_API_ENDPOINT": server.api_endpoint,
         }
-        args = [
-            "asset",
-            "materialize",
-            "-m",
-            "market_assets",
-            "--select",
-            SELECTION,
-            "--partition",
-            "2024-01-02|deribit",
-        ]
+        args = materialize("2024-01-02|deribit")
         refused = dagster(args, tmp_path, **endpoints)
         done = dagster(args, tmp_path, TARDIS_API_KEY=API_KEY, **endpoints)
 
