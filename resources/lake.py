@@ -1,7 +1,7 @@
 """The Parquet lake: Hive-partitioned files on a local folder or ``gs://``.
 
 Layout: ``{root}/{asset key path}/date=YYYY-MM-DD/venue={venue}/{file}.parquet``, zstd,
-row groups of about a million rows, timestamps as UTC ``TIMESTAMP``. A partition is
+row groups of up to a million rows or 64 MiB, timestamps as UTC ``TIMESTAMP``. A partition is
 replaced whole: files are written to a staging area first and published only once
 every one of them is complete, so a failed write changes nothing and a rerun leaves
 exactly the new files.
