@@ -9,7 +9,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 SAMPLE := $(CURDIR)/sample/tardis
 DEMO_DAYS := 2024-01-01 2024-01-02
 DEMO_VENUES := binance deribit
-DEMO_ASSETS := *
+DEMO_ASSETS := key:instrument_definitions or group:ticks
 
 .PHONY: install demo test lint ui bench clean
 
