@@ -35,6 +35,10 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 		$(BIN)/dagster asset materialize -m market_assets \
 			--select "$(DEMO_ASSETS)" --partition "$$day|$$venue" || exit 1; \
 	done; done
+	@echo "== drawing the coverage heatmap of the sample days"
+	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster asset materialize -m market_assets \
+		--select coverage_heatmap \
+		--config-json '{"ops": {"coverage_heatmap": {"config": {"last": "2024-01-02", "days": 2}}}}'
 	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/python -m resources
 	@echo
 	@echo "Open the UI on these partitions:"

@@ -1,11 +1,12 @@
 """The coverage heatmap asset: the gap report drawn as date × venue, shown in the UI."""
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     AssetExecutionContext,
     AssetSelection,
+    Config,
     DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
@@ -13,6 +14,7 @@ from dagster import (
     asset,
     define_asset_job,
 )
+from pydantic import Field
 
 from market_assets.automation.sensors import ingested_venues
 from market_assets.gaps.heatmap import heatmap_png
@@ -25,17 +27,30 @@ from market_assets.ticks.checks import TICK_CHECKS
 HEATMAP_DAYS = 90
 
 
+class HeatmapWindow(Config):
+    """The days the heatmap covers: ``days`` up to ``last`` (``YYYY-MM-DD``; default
+    yesterday, UTC)."""
+
+    days: int = Field(default=HEATMAP_DAYS, gt=0, le=3000)
+    last: str = Field(default="", description="Last day drawn, YYYY-MM-DD; empty: yesterday.")
+
+
 @asset(
     group_name="gaps",
     kinds={"png"},
     description=(
-        f"Coverage of the last {HEATMAP_DAYS} days for every ingested venue: each cell is "
-        "the worst state of a (day, venue) over instrument definitions and raw ticks."
+        f"Coverage of the last {HEATMAP_DAYS} days (configurable) for every ingested venue: "
+        "each cell is the worst state of a (day, venue) over instrument definitions and "
+        "raw ticks."
     ),
 )
-def coverage_heatmap(context: AssetExecutionContext) -> MaterializeResult:
-    last = datetime.now(UTC).date() - timedelta(days=1)
-    first = last - timedelta(days=HEATMAP_DAYS - 1)
+def coverage_heatmap(context: AssetExecutionContext, config: HeatmapWindow) -> MaterializeResult:
+    last = (
+        date.fromisoformat(config.last)
+        if config.last
+        else datetime.now(UTC).date() - timedelta(days=1)
+    )
+    first = last - timedelta(days=config.days - 1)
     venues = ingested_venues()
     assets = [instrument_definitions.key, *(a.key for a in TICK_ASSETS.values())]
     checks = [key for check in TICK_CHECKS for key in check.check_keys]

@@ -104,8 +104,14 @@ def test_cli_prints_a_table_and_json_and_exits_1_on_gaps(instance_home: Path) ->
 
 def test_heatmap_asset_shows_the_coverage_in_the_ui(instance_home: Path) -> None:
     with DagsterInstance.from_config(str(instance_home)) as instance:
-        result = materialize([defs.get_assets_def("coverage_heatmap")], instance=instance)
+        result = materialize(
+            [defs.get_assets_def("coverage_heatmap")],
+            instance=instance,
+            run_config={"ops": {"coverage_heatmap": {"config": {"last": "2024-01-04", "days": 4}}}},
+        )
     assert result.success
     metadata = result.asset_materializations_for_node("coverage_heatmap")[0].metadata
     assert metadata["heatmap"].value.startswith("![coverage heatmap](data:image/png;base64,")
-    assert metadata["gaps"].value > 0
+    assert (metadata["from"].value, metadata["to"].value) == ("2024-01-01", "2024-01-04")
+    # binance trades: the failed 3rd and missing 4th, besides every other ingest asset's.
+    assert metadata["gaps"].value > 2
