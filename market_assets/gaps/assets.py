@@ -18,7 +18,6 @@ from pydantic import Field
 
 from market_assets.automation.sensors import ingested_venues
 from market_assets.gaps.heatmap import heatmap_png
-from market_assets.gaps.report import render_json
 from market_assets.gaps.scan import coverage_report
 from market_assets.instruments.assets import instrument_definitions
 from market_assets.ticks.assets import TICK_ASSETS
@@ -56,11 +55,10 @@ def coverage_heatmap(context: AssetExecutionContext, config: HeatmapWindow) -> M
     checks = [key for check in TICK_CHECKS for key in check.check_keys]
     coverages = coverage_report(context.instance, checks, assets, venues, first, last)
     png = base64.b64encode(heatmap_png(coverages, venues, first, last)).decode()
-    report = render_json(coverages, first, last)
     return MaterializeResult(
         metadata={
             "heatmap": MetadataValue.md(f"![coverage heatmap](data:image/png;base64,{png})"),
-            "gaps": MetadataValue.int(report["gaps"]),
+            "gaps": MetadataValue.int(sum(c.gaps for c in coverages)),
             "from": MetadataValue.text(first.isoformat()),
             "to": MetadataValue.text(last.isoformat()),
         }
