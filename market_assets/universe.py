@@ -26,24 +26,14 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
+from market_assets.instruments.keys import KEY_TYPES
+from market_assets.tardis_csv import LAYOUTS
 from partitions import VENUES
 
 BUNDLED_UNIVERSE = Path(__file__).with_name("universe.yaml")
-DATA_TYPES = (
-    "trades",
-    "book_snapshot_5",
-    "book_snapshot_25",
-    "quotes",
-    "derivative_ticker",
-    "liquidations",
-    "options_chain",
-)
-INSTRUMENT_TYPES = {
-    "spot": "SPOT_PAIR",
-    "perpetual": "PERPETUAL",
-    "future": "FUTURE",
-    "option": "OPTION",
-}
+# The data types the platform parses, and the instrument types of canonical keys.
+DATA_TYPES = tuple(LAYOUTS)
+INSTRUMENT_TYPES = KEY_TYPES
 _FILTER_KEYS = {"type", "base", "quote", "underlyings", "expiry_within_days", "data_types"}
 
 
