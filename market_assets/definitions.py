@@ -8,6 +8,7 @@ from market_assets.automation.sensors import (
     recent_gaps_sensor,
     tardis_exports_sensor,
 )
+from market_assets.candles.assets import candles
 from market_assets.gaps.assets import (
     coverage_heatmap,
     coverage_heatmap_job,
@@ -19,7 +20,7 @@ from market_assets.ticks.checks import TICK_CHECKS
 from resources import resources_from_env
 
 defs = Definitions(
-    assets=[instrument_definitions, *TICK_ASSETS.values(), coverage_heatmap],
+    assets=[instrument_definitions, *TICK_ASSETS.values(), candles, coverage_heatmap],
     asset_checks=TICK_CHECKS,
     jobs=[daily_ingest_job, coverage_heatmap_job],
     schedules=[coverage_heatmap_schedule],

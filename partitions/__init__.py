@@ -1,4 +1,4 @@
-"""Partition definitions shared by every asset: UTC day × Tardis venue.
+"""Partition definitions shared by every asset: UTC day × Tardis venue, and candle timeframes.
 
 Dagster sorts multi-partition dimensions by name, so a key reads
 ``2024-01-01|binance-futures`` (date first, then venue).
@@ -8,9 +8,13 @@ from datetime import date
 
 from dagster import (
     DailyPartitionsDefinition,
+    DimensionPartitionMapping,
+    IdentityPartitionMapping,
     MultiPartitionKey,
+    MultiPartitionMapping,
     MultiPartitionsDefinition,
     StaticPartitionsDefinition,
+    TimeWindowPartitionMapping,
 )
 
 # Tardis exchange ids the platform ingests.
@@ -28,9 +32,36 @@ VENUES: tuple[str, ...] = (
 # Tardis' historical data starts on 2019-03-30 for its oldest venues.
 FIRST_DAY = "2019-03-30"
 
+# Candle timeframes: name -> seconds. Every one divides a day and is a multiple of the
+# smallest, so every bar close of every timeframe is on the 15-second grid.
+TIMEFRAMES: dict[str, int] = {
+    "15s": 15,
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3_600,
+    "4h": 14_400,
+    "1d": 86_400,
+}
+
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 venue_partitions = StaticPartitionsDefinition(list(VENUES))
 market_partitions = MultiPartitionsDefinition({"date": daily_partitions, "venue": venue_partitions})
+
+# Day D of a venue reads its ticks of D and D+1: Tardis cuts files by receive time, so
+# the last trades of D sit in D+1's file. D+1 is left out while it is not a partition yet
+# (the day is not over); the candles say so and are rebuilt once D+1's ticks land.
+WITH_NEXT_DAY = MultiPartitionMapping(
+    {
+        "date": DimensionPartitionMapping(
+            "date",
+            TimeWindowPartitionMapping(
+                start_offset=0, end_offset=1, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        "venue": DimensionPartitionMapping("venue", IdentityPartitionMapping()),
+    }
+)
 
 
 def market_partition_key(day: date | str, venue: str) -> MultiPartitionKey:

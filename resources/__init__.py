@@ -9,7 +9,7 @@ from typing import Any
 
 from dagster import EnvVar
 
-from resources.io_manager import LakeIOManager, LakePartition
+from resources.io_manager import LakeDays, LakeIOManager, LakePartition
 from resources.lake import LakeFile, ParquetLake, TickStream
 from resources.tardis import (
     DEFAULT_API_ENDPOINT,
@@ -20,6 +20,7 @@ from resources.tardis import (
 )
 
 __all__ = [
+    "LakeDays",
     "LakeFile",
     "LakeIOManager",
     "LakePartition",

@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import (
     ConfigurableIOManager,
     InputContext,
@@ -31,10 +33,22 @@ class LakePartition:
         """The partition's file stems, sorted."""
         return [p.name.removesuffix(".parquet") for p in self._files()]
 
-    def read_file(self, name: str, *, columns: Sequence[str] | None = None) -> pa.Table:
-        """One file of the partition (for tick assets: one instrument)."""
+    def read_file(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: pc.Expression | None = None,
+    ) -> pa.Table:
+        """One file of the partition (for tick assets: one instrument), optionally only
+        the rows matching ``filters`` (row groups whose statistics exclude them are
+        skipped)."""
         path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
-        return self.lake.read_file(path, columns=columns)
+        return self.lake.read_file(path, columns=columns, filters=filters)
+
+    def exists(self) -> bool:
+        """Whether the partition holds any file."""
+        return bool(self._files())
 
     def row_count(self, name: str) -> int:
         """Rows of one file, from its Parquet footer."""
@@ -54,6 +68,16 @@ class LakePartition:
         return self.lake.files(self.asset_path, self.day, self.venue)
 
 
+@dataclass(frozen=True)
+class LakeDays:
+    """A day's partition of an upstream asset and, when it has landed, the next day's
+    (Tardis cuts files by receive time, so a day's last ticks sit in the next day's file).
+    """
+
+    day: LakePartition
+    next_day: LakePartition | None
+
+
 def partition_of(context: OutputContext | InputContext) -> tuple[str, str]:
     """(``YYYY-MM-DD``, venue) of the single partition an IO call is about."""
     if not context.has_asset_partitions:
@@ -62,6 +86,14 @@ def partition_of(context: OutputContext | InputContext) -> tuple[str, str]:
     dimensions = getattr(key, "keys_by_dimension", None)
     if not dimensions:
         raise ValueError(f"partition key {key!r} is not a date|venue multi-partition key")
+    return dimensions["date"], dimensions["venue"]
+
+
+def partition_of_run(context: InputContext) -> tuple[str, str]:
+    """(``YYYY-MM-DD``, venue) of the partition the consuming step runs for."""
+    dimensions = getattr(context.partition_key, "keys_by_dimension", None)
+    if not dimensions:
+        raise ValueError(f"partition key {context.partition_key!r} is not a date|venue key")
     return dimensions["date"], dimensions["venue"]
 
 
@@ -98,12 +130,31 @@ class LakeIOManager(ConfigurableIOManager):
         written = self.lake.write_partition(asset_path, day, venue, files, on_file=progress)
         context.add_output_metadata(written_metadata(written))
 
-    def load_input(self, context: InputContext) -> pa.Table | LakePartition:
+    def load_input(self, context: InputContext) -> pa.Table | LakePartition | LakeDays:
+        if context.dagster_type.typing_type is LakeDays:
+            return self._days(context)
         day, venue = partition_of(context)
         handle = LakePartition(self.lake, tuple(context.asset_key.path), day, venue)
         if context.dagster_type.typing_type is LakePartition:
             return handle
         return handle.read()
+
+    def _days(self, context: InputContext) -> LakeDays:
+        """The downstream partition's day and the next one, from a next-day mapping."""
+        day, venue = partition_of_run(context)
+        asset_path = tuple(context.asset_key.path)
+        upstream = {key.keys_by_dimension["date"] for key in context.asset_partition_keys}
+        if day not in upstream:
+            raise ValueError(
+                f"{'/'.join(asset_path)} is mapped to {sorted(upstream)} for {day}|{venue}; "
+                "a LakeDays input needs the day itself and at most the next day"
+            )
+        following = str(date.fromisoformat(day) + timedelta(days=1))
+        next_day = LakePartition(self.lake, asset_path, following, venue)
+        return LakeDays(
+            day=LakePartition(self.lake, asset_path, day, venue),
+            next_day=next_day if following in upstream and next_day.exists() else None,
+        )
 
 
 def written_metadata(written: WrittenPartition) -> dict[str, Any]:

@@ -133,9 +133,15 @@ class ParquetLake:
             [self.read_file(path, columns=columns) for path in files], promote_options="default"
         )
 
-    def read_file(self, path: UPath, *, columns: Sequence[str] | None = None) -> pa.Table:
-        """One Parquet file of the lake."""
-        return pq.read_table(path.path, filesystem=path.fs, columns=columns)
+    def read_file(
+        self,
+        path: UPath,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: pc.Expression | None = None,
+    ) -> pa.Table:
+        """One Parquet file of the lake, optionally only the rows matching ``filters``."""
+        return pq.read_table(path.path, filesystem=path.fs, columns=columns, filters=filters)
 
     def row_count(self, path: UPath) -> int:
         """Rows of one Parquet file, from its footer."""

@@ -58,3 +58,8 @@ TICK_TYPES: tuple[TickType, ...] = (
 def file_name(instrument_key: str) -> str:
     """The Parquet file stem of one instrument (``:`` is not portable in file names)."""
     return instrument_key.replace(":", "__")
+
+
+def instrument_key_of_file(name: str) -> str:
+    """The instrument key a per-instrument Parquet file stem was named after."""
+    return name.replace("__", ":")

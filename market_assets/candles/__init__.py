@@ -1,0 +1,1 @@
+"""Candles: exact bars of every timeframe from the ticks, with microstructure features."""

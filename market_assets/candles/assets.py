@@ -1,0 +1,259 @@
+"""Candle assets: every timeframe of a (day, venue), computed from the ticks in one pass.
+
+Day D reads the ticks of D and, through ``WITH_NEXT_DAY``, of D+1, whose file holds D's
+last trades. Candles built while D+1 has not landed say so (``next_day_included``) and
+are rebuilt by the automation condition once it does.
+"""
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    AutomationCondition,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
+
+from market_assets.candles.bars import (
+    CANDLE_SCHEMA,
+    TIMESTAMP,
+    US_PER_DAY,
+    US_PER_SECOND,
+    in_source_order,
+)
+from market_assets.candles.build import InstrumentDay, instrument_candles
+from market_assets.candles.chart import candlestick_png
+from market_assets.candles.options import (
+    CHAIN_COLUMNS,
+    OptionGrid,
+    candidate_expiries,
+    option_grids,
+    underlying_of,
+)
+from market_assets.partition import ONE_PARTITION_PER_RUN, day_and_venue
+from market_assets.ticks.types import instrument_key_of_file
+from partitions import TIMEFRAMES, WITH_NEXT_DAY, market_partitions
+from resources import LakeDays
+
+# The tick assets the candles read, by the input name the feature groups use.
+TICK_INPUTS: dict[str, str] = {
+    "trades": "trades",
+    "liquidations": "liquidations",
+    "derivative_ticker": "derivative_ticker",
+    "book": "book_snapshot_5",
+    "options_chain": "options_chain",
+}
+# Charts are drawn from 5-minute bars up: finer days have too many candles to read.
+CHART_MIN_SECONDS = 300
+
+# Like Dagster's eager condition, but over the last two days: day D is rebuilt when its
+# next day's ticks land, by which time D is no longer the latest partition.
+CANDLE_AUTOMATION = (
+    AutomationCondition.in_latest_time_window(timedelta(days=2))
+    & (
+        AutomationCondition.newly_missing() | AutomationCondition.any_deps_updated()
+    ).since_last_handled()
+    & ~AutomationCondition.any_deps_missing()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("eager over the last two days")
+
+
+def candle_key(timeframe: str) -> AssetKey:
+    return AssetKey(["candles", timeframe])
+
+
+def output_name(timeframe: str) -> str:
+    return f"candles_{timeframe}"
+
+
+@multi_asset(
+    outs={
+        output_name(timeframe): AssetOut(
+            key=candle_key(timeframe),
+            description=(
+                f"{timeframe} candles of every instrument of the (day, venue): every bar of "
+                "the day, computed from the ticks, with trade, liquidation, derivative "
+                "ticker, book and option features (see market_assets/candles/bars.py)."
+            ),
+            kinds={"parquet"},
+            is_required=False,
+            automation_condition=CANDLE_AUTOMATION,
+        )
+        for timeframe in TIMEFRAMES
+    },
+    ins={
+        name: AssetIn(key=["ticks", data_type], partition_mapping=WITH_NEXT_DAY)
+        for name, data_type in TICK_INPUTS.items()
+    },
+    partitions_def=market_partitions,
+    group_name="candles",
+    can_subset=True,
+    backfill_policy=ONE_PARTITION_PER_RUN,
+)
+def candles(
+    context: AssetExecutionContext,
+    trades: LakeDays,
+    liquidations: LakeDays,
+    derivative_ticker: LakeDays,
+    book: LakeDays,
+    options_chain: LakeDays,
+) -> Iterator[Output[pa.Table]]:
+    day, venue = day_and_venue(context)
+    timeframes = {
+        timeframe: seconds
+        for timeframe, seconds in TIMEFRAMES.items()
+        if output_name(timeframe) in context.selected_output_names
+    }
+    day_start_us = _day_start_us(day)
+    inputs = {
+        "trades": trades,
+        "liquidations": liquidations,
+        "derivative_ticker": derivative_ticker,
+        "book": book,
+    }
+    grids = _option_grids(options_chain, day_start_us)
+    if grids:
+        context.log.info(f"{day}|{venue}: option features for {', '.join(sorted(grids))}")
+    instruments = _instrument_files(inputs)
+    if not instruments:
+        context.log.warning(f"{day}|{venue}: no ticks in the lake; every table is empty")
+    built: dict[str, list[pa.Table]] = {timeframe: [] for timeframe in timeframes}
+    late_trades = 0
+    for number, (key, files) in enumerate(sorted(instruments.items()), 1):
+        tables = {
+            name: _day_ticks(inputs[name], file, day_start_us) for name, file in files.items()
+        }
+        late_trades += _rows_from_next_day(tables.get("trades"), day_start_us)
+        ticks = InstrumentDay(key, **{name: table for name, (table, _) in tables.items()})
+        options = None if key.split(":")[1] == "OPTION" else grids.get(underlying_of(key))
+        for timeframe, table in instrument_candles(
+            ticks, day_start_us, timeframes, options
+        ).items():
+            built[timeframe].append(table)
+        trades_note = (
+            f"{tables['trades'][0].num_rows:,} trade rows" if "trades" in tables else "no trades"
+        )
+        context.log.info(f"{day}|{venue} [{number}/{len(instruments)}] {key}: {trades_note}")
+    complete = trades.next_day is not None
+    if not complete:
+        context.log.warning(
+            f"{day}|{venue}: ticks of {day + timedelta(days=1)} are not in the lake yet, so "
+            "trades stamped late on this day but received after midnight are missing; the "
+            "candles are rebuilt when that day lands"
+        )
+    for timeframe, seconds in timeframes.items():
+        table = (
+            pa.concat_tables(built[timeframe]) if built[timeframe] else CANDLE_SCHEMA.empty_table()
+        )
+        yield Output(
+            table,
+            output_name(timeframe),
+            metadata=_metadata(table, seconds, f"{day}|{venue} {timeframe}", complete, late_trades),
+        )
+
+
+def _day_start_us(day: date) -> int:
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp()) * US_PER_SECOND
+
+
+def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:
+    """Per instrument key, the day's file of each tick input that has one."""
+    found: dict[str, dict[str, str]] = {}
+    for name, days in inputs.items():
+        for file in days.day.file_names():
+            found.setdefault(instrument_key_of_file(file), {})[name] = file
+    return found
+
+
+def _day_ticks(days: LakeDays, file: str, day_start_us: int) -> tuple[pa.Table, int]:
+    """The day's file and the next day's rows stamped before the day ends, in source
+    order, with the count of rows taken from the next day."""
+    today = days.day.read_file(file)
+    following = None
+    if days.next_day is not None and file in days.next_day.file_names():
+        end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
+        following = days.next_day.read_file(file, filters=pc.field("timestamp") < end)
+    return in_source_order([today, following]), 0 if following is None else following.num_rows
+
+
+def _rows_from_next_day(trades: tuple[pa.Table, int] | None, day_start_us: int) -> int:
+    if trades is None:
+        return 0
+    table, taken = trades
+    if not taken:
+        return 0
+    stamps = table["timestamp"].slice(table.num_rows - taken)
+    start = pa.scalar(day_start_us, pa.int64()).cast(TIMESTAMP)
+    return pc.sum(pc.greater_equal(stamps, start).cast(pa.int64())).as_py() or 0
+
+
+def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
+    """Option features per underlying; the chain is read twice, first its expiries only,
+    then the rows of the expiries the day's closes can choose."""
+    sources = [(chain.day, None)]
+    if chain.next_day is not None:
+        end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
+        sources.append((chain.next_day, pc.field("timestamp") < end))
+    files = [(handle, name, where) for handle, where in sources for name in handle.file_names()]
+    if not files:
+        return {}
+    expirations = pa.chunked_array(
+        [
+            pc.unique(handle.read_file(name, columns=["expiration"], filters=where)["expiration"])
+            for handle, name, where in files
+        ],
+        TIMESTAMP,
+    )
+    wanted = candidate_expiries(
+        expirations.cast(pa.int64()).to_numpy(zero_copy_only=False), day_start_us
+    )
+    if not wanted.size:
+        return {}
+    chosen = pc.field("expiration").isin(pa.array(wanted, pa.int64()).cast(TIMESTAMP))
+    rows = in_source_order(
+        handle.read_file(
+            name, columns=list(CHAIN_COLUMNS), filters=chosen if where is None else chosen & where
+        )
+        for handle, name, where in files
+    )
+    return option_grids(rows, day_start_us)
+
+
+def _metadata(
+    table: pa.Table, seconds: int, label: str, complete: bool, late_trades: int
+) -> dict[str, object]:
+    keys = sorted(set(table["instrument_key"].to_pylist()))
+    metadata: dict[str, object] = {
+        "instruments": MetadataValue.json(keys),
+        "bars": MetadataValue.int(table.num_rows),
+        "trades": MetadataValue.int(pc.sum(table["trade_count"]).as_py() or 0),
+        "next_day_included": MetadataValue.bool(complete),
+        "late_trades_from_next_day": MetadataValue.int(late_trades),
+    }
+    main = _main_instrument(table)
+    if main and seconds >= CHART_MIN_SECONDS:
+        bars = table.filter(pc.equal(table["instrument_key"], main))
+        png = base64.b64encode(candlestick_png(bars, f"{main} {label}")).decode()
+        metadata["main_instrument"] = MetadataValue.text(main)
+        metadata["chart"] = MetadataValue.md(f"![{main}](data:image/png;base64,{png})")
+    return metadata
+
+
+def _main_instrument(table: pa.Table) -> str | None:
+    """The instrument with the most quote volume on the day (None when nothing traded)."""
+    if not table.num_rows:
+        return None
+    totals = table.group_by("instrument_key").aggregate([("quote_volume", "sum")])
+    best = pc.max(totals["quote_volume_sum"]).as_py()
+    if not best:
+        return None
+    return totals.filter(pc.equal(totals["quote_volume_sum"], best))["instrument_key"][0].as_py()

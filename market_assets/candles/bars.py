@@ -1,0 +1,494 @@
+"""Candles from ticks: every bar of a day, exact, with microstructure features.
+
+Pure transforms (numpy and pyarrow only). Times are integer microseconds since the
+epoch, UTC, unless a column says otherwise.
+
+Semantics (ARCHITECTURE.md): a bar covers ``[timestamp, timestamp + timeframe)`` in
+exchange time, aligned to UTC midnight, and every bar of the day is present. Trades are
+ordered by exchange timestamp, ties by source order (the day's file, then the next
+day's): open is the first, close the last. A day's ticks are the rows of its own file
+and of the next day's file whose exchange timestamp falls inside the day; rows of the
+day's file stamped the day before belong to the day before's bars.
+
+Feature groups, null where the instrument has no such data, zero only for counts and
+volumes of an instrument that has the data but not in that bar:
+
+- trades: OHLC, volumes (Tardis ``amount`` units) and counts, by taker side; vwap;
+  mean and max trade size; exchange-to-receive delay in ms; ``timestamp_out``, the
+  latest ``local_timestamp`` of the bar's trades.
+- liquidations: volume and count per side (``buy``: a short was liquidated).
+- derivative ticker: each field's last value inside the bar; ``open_interest_change``
+  against the last open interest before the bar; ``basis`` = (mark − index) / index.
+- book (``book_snapshot_5``): the book at bar close is the last snapshot stamped before
+  the close (it may be older than the bar); spreads in basis points of the mid; depth
+  sums the five levels' amounts; imbalance = (bid depth − ask depth) / (bid + ask
+  depth). The ``_tw`` columns weight each snapshot by how long it stood inside the bar.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+US_PER_SECOND = 1_000_000
+US_PER_DAY = 86_400 * US_PER_SECOND
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+SIDES = ("buy", "sell", "unknown")
+BOOK_LEVELS = 5
+# The finest timeframe: every bar edge of every timeframe lies on its grid.
+GRID_SECONDS = 15
+
+TRADE_FIELDS: dict[str, pa.DataType] = {
+    "open": pa.float64(),
+    "high": pa.float64(),
+    "low": pa.float64(),
+    "close": pa.float64(),
+    "volume": pa.float64(),
+    "quote_volume": pa.float64(),
+    "vwap": pa.float64(),
+    "trade_count": pa.int64(),
+    "buy_volume": pa.float64(),
+    "sell_volume": pa.float64(),
+    "unknown_volume": pa.float64(),
+    "buy_count": pa.int64(),
+    "sell_count": pa.int64(),
+    "unknown_count": pa.int64(),
+    "mean_trade_size": pa.float64(),
+    "max_trade_size": pa.float64(),
+    "delay_min_ms": pa.float64(),
+    "delay_median_ms": pa.float64(),
+    "delay_mean_ms": pa.float64(),
+    "delay_max_ms": pa.float64(),
+    "timestamp_out": TIMESTAMP,
+}
+LIQUIDATION_FIELDS: dict[str, pa.DataType] = {
+    "liquidation_buy_volume": pa.float64(),
+    "liquidation_buy_count": pa.int64(),
+    "liquidation_sell_volume": pa.float64(),
+    "liquidation_sell_count": pa.int64(),
+}
+TICKER_VALUES = ("funding_rate", "predicted_funding_rate", "mark_price", "index_price")
+TICKER_FIELDS: dict[str, pa.DataType] = {
+    **{name: pa.float64() for name in TICKER_VALUES},
+    "open_interest": pa.float64(),
+    "open_interest_change": pa.float64(),
+    "basis": pa.float64(),
+}
+BOOK_FIELDS: dict[str, pa.DataType] = {
+    name: pa.float64()
+    for name in (
+        "best_bid",
+        "best_ask",
+        "mid",
+        "spread_bps",
+        "microprice",
+        "bid_depth_5",
+        "ask_depth_5",
+        "imbalance_5",
+        "spread_bps_tw",
+        "imbalance_5_tw",
+    )
+}
+OPTION_FIELDS: dict[str, pa.DataType] = {
+    "option_expiry": TIMESTAMP,
+    "atm_iv": pa.float64(),
+    "risk_reversal_25d": pa.float64(),
+    "put_call_iv_ratio_25d": pa.float64(),
+}
+CANDLE_SCHEMA = pa.schema(
+    [
+        pa.field("instrument_key", pa.string(), nullable=False),
+        pa.field("timestamp", TIMESTAMP, nullable=False),
+        *(
+            pa.field(name, arrow_type)
+            for group in (
+                TRADE_FIELDS,
+                LIQUIDATION_FIELDS,
+                TICKER_FIELDS,
+                BOOK_FIELDS,
+                OPTION_FIELDS,
+            )
+            for name, arrow_type in group.items()
+        ),
+    ]
+)
+
+# A column as values plus validity; invalid entries are written as nulls.
+Column = tuple[np.ndarray, np.ndarray | None]
+
+
+def bar_edges(day_start_us: int, seconds: int) -> np.ndarray:
+    """The ``n + 1`` edges (µs) of the day's ``n`` bars of ``seconds``."""
+    if US_PER_DAY % (seconds * US_PER_SECOND):
+        raise ValueError(f"a {seconds} s timeframe does not divide a day")
+    return day_start_us + np.arange(0, US_PER_DAY + 1, seconds * US_PER_SECOND, dtype=np.int64)
+
+
+def micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A timestamp column as int64 microseconds (nulls are not expected here)."""
+    return column.cast(TIMESTAMP).cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric column as float64 with NaN for nulls."""
+    return column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+
+
+def in_source_order(tables: Iterable[pa.Table | None]) -> pa.Table | None:
+    """The day's file then the next day's, as one table in source order (None if none)."""
+    present = [t for t in tables if t is not None]
+    if not present:
+        return None
+    return pa.concat_tables(present, promote_options="default")
+
+
+def _stable_time_order(ts: np.ndarray) -> np.ndarray | None:
+    """The stable order by exchange time, or None when rows already are in that order."""
+    if ts.size < 2 or bool(np.all(ts[1:] >= ts[:-1])):
+        return None
+    return np.argsort(ts, kind="stable")
+
+
+def side_codes(side: pa.ChunkedArray) -> np.ndarray:
+    """Taker sides as indexes into ``SIDES`` (int8), read through the dictionary."""
+    parts = []
+    for chunk in side.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            known = pc.index_in(chunk.dictionary.cast(pa.string()), pa.array(SIDES))
+            chunk = pc.take(known, chunk.indices)
+        else:
+            chunk = pc.index_in(chunk.cast(pa.string()), pa.array(SIDES))
+        parts.append(chunk.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8))
+    codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
+    if np.any(codes < 0):
+        raise ValueError(f"trade sides outside {SIDES}")
+    return codes
+
+
+@dataclass(frozen=True)
+class TradeTape:
+    """One instrument's trades (or liquidations) of the day, in bar order."""
+
+    day_start_us: int
+    ts: np.ndarray
+    local: np.ndarray
+    price: np.ndarray
+    amount: np.ndarray
+    side: np.ndarray  # index into SIDES
+
+    @classmethod
+    def of_day(cls, table: pa.Table, day_start_us: int) -> "TradeTape":
+        """The rows of ``table`` (source order) stamped inside the day, ordered by
+        exchange time with ties in source order."""
+        ts = micros(table["timestamp"])
+        inside = (ts >= day_start_us) & (ts < day_start_us + US_PER_DAY)
+        rows = np.flatnonzero(inside)
+        ts = ts[rows]
+        order = _stable_time_order(ts)
+        if order is not None:
+            rows, ts = rows[order], ts[order]
+        codes = side_codes(table["side"])[rows]
+        return cls(
+            day_start_us=day_start_us,
+            ts=ts,
+            local=micros(table["local_timestamp"])[rows],
+            price=floats(table["price"])[rows],
+            amount=floats(table["amount"])[rows],
+            side=codes,
+        )
+
+    def segments(self, seconds: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per bar of ``seconds``: (first row, row count)."""
+        starts = np.searchsorted(self.ts, bar_edges(self.day_start_us, seconds))
+        return starts[:-1], np.diff(starts)
+
+
+class TradeBars:
+    """Trade features of one instrument's day, for any timeframe.
+
+    Work shared by the timeframes (notional, per-side volumes, the delay order) is done
+    once; each timeframe then costs a handful of segment reductions.
+    """
+
+    def __init__(self, tape: TradeTape) -> None:
+        self.tape = tape
+        self.notional = tape.price * tape.amount
+        self.delay_us = tape.local - tape.ts
+        self.side_amount = [np.where(tape.side == code, tape.amount, 0.0) for code in range(3)]
+        self.side_count = [
+            np.concatenate(([0], np.cumsum(tape.side == code, dtype=np.int64))) for code in range(3)
+        ]
+        self._by_delay: tuple[np.ndarray, np.ndarray] | None = None
+
+    def columns(self, seconds: int) -> dict[str, Column]:
+        """The trade columns for every bar of ``seconds`` (see module docstring)."""
+        tape = self.tape
+        starts, counts = tape.segments(seconds)
+        bars = counts.size
+        traded = counts > 0
+        first = starts[traded]
+        last = first + counts[traded] - 1
+
+        def reduced(ufunc: np.ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+            out = np.full(bars, empty, dtype=np.float64)
+            if first.size:
+                out[traded] = ufunc.reduceat(values, first)
+            return out
+
+        def at(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            out = np.full(bars, np.nan)
+            out[traded] = values[rows]
+            return out
+
+        volume = reduced(np.add, tape.amount)
+        quote_volume = reduced(np.add, self.notional)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vwap = quote_volume / volume
+            mean_size = volume / counts
+            delay_mean = reduced(np.add, self.delay_us.astype(np.float64)) / counts / 1_000
+        out_us = np.zeros(bars, dtype=np.int64)
+        if first.size:
+            out_us[traded] = np.maximum.reduceat(tape.local, first)
+        side_counts = [c[starts + counts] - c[starts] for c in self.side_count]
+        columns: dict[str, Column] = {
+            "open": (at(tape.price, first), traded),
+            "high": (reduced(np.maximum, tape.price), traded),
+            "low": (reduced(np.minimum, tape.price), traded),
+            "close": (at(tape.price, last), traded),
+            "volume": (volume, None),
+            "quote_volume": (quote_volume, None),
+            "vwap": (vwap, traded),
+            "trade_count": (counts.astype(np.int64), None),
+        }
+        for code, side in enumerate(SIDES):
+            columns[f"{side}_volume"] = (reduced(np.add, self.side_amount[code]), None)
+        for code, side in enumerate(SIDES):
+            columns[f"{side}_count"] = (side_counts[code], None)
+        columns |= {
+            "mean_trade_size": (mean_size, traded),
+            "max_trade_size": (reduced(np.maximum, tape.amount), traded),
+            "delay_min_ms": (reduced(np.minimum, self.delay_us) / 1_000, traded),
+            "delay_median_ms": (self._median_delay_ms(seconds, starts, counts), traded),
+            "delay_mean_ms": (delay_mean, traded),
+            "delay_max_ms": (reduced(np.maximum, self.delay_us) / 1_000, traded),
+            "timestamp_out": (out_us, traded),
+        }
+        return columns
+
+    def _median_delay_ms(self, seconds: int, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Exact per-bar median delay: rows in delay order, regrouped by bar with a
+        stable (radix) sort, so each bar's delays come out sorted."""
+        out = np.full(counts.size, np.nan)
+        if not self.delay_us.size:
+            return out
+        by_delay, grid_bar = self._delays_sorted()
+        if counts.size > 1:
+            bar = (
+                grid_bar // np.uint16(seconds // GRID_SECONDS)
+                if seconds > GRID_SECONDS
+                else grid_bar
+            )
+            by_delay = by_delay[np.argsort(bar, kind="stable")]
+        traded = counts > 0
+        low = starts[traded] + (counts[traded] - 1) // 2
+        high = starts[traded] + counts[traded] // 2
+        out[traded] = (by_delay[low] + by_delay[high]) / 2 / 1_000
+        return out
+
+    def _delays_sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """Delays (µs) in ascending order, and each one's 15-second bar of the day."""
+        if self._by_delay is None:
+            order = np.argsort(self.delay_us)
+            grid_bar = (self.tape.ts - self.tape.day_start_us) // (GRID_SECONDS * US_PER_SECOND)
+            self._by_delay = (self.delay_us[order], grid_bar.astype(np.uint16)[order])
+        return self._by_delay
+
+
+def liquidation_columns(tape: TradeTape, seconds: int) -> dict[str, Column]:
+    """Liquidated volume and count per side for every bar of ``seconds``."""
+    _, counts = tape.segments(seconds)
+    bar = np.repeat(np.arange(counts.size), counts)
+    columns: dict[str, Column] = {}
+    for code, side in enumerate(SIDES[:2]):
+        chosen = tape.side == code
+        columns[f"liquidation_{side}_volume"] = (
+            np.bincount(bar[chosen], weights=tape.amount[chosen], minlength=counts.size),
+            None,
+        )
+        columns[f"liquidation_{side}_count"] = (
+            np.bincount(bar[chosen], minlength=counts.size).astype(np.int64),
+            None,
+        )
+    return columns
+
+
+@dataclass(frozen=True)
+class StateTape:
+    """Rows that describe a state (ticker values, book snapshots) in exchange-time order:
+    every row up to the end of the day, including the day's file's rows stamped the day
+    before, which give the state at the first bar."""
+
+    day_start_us: int
+    ts: np.ndarray
+    table: pa.Table
+
+    @classmethod
+    def of_day(cls, table: pa.Table, day_start_us: int) -> "StateTape":
+        ts = micros(table["timestamp"])
+        rows = np.flatnonzero(ts < day_start_us + US_PER_DAY)
+        ts = ts[rows]
+        order = _stable_time_order(ts)
+        if order is not None:
+            rows, ts = rows[order], ts[order]
+        return cls(day_start_us, ts, table.take(pa.array(rows)))
+
+    def values(self, name: str) -> np.ndarray:
+        return floats(self.table[name])
+
+
+def _last_before(ts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Index of the last row stamped before each of ``ends`` (−1 when none)."""
+    return np.searchsorted(ts, ends, side="left") - 1
+
+
+def _last_in_bars(ts: np.ndarray, values: np.ndarray, edges: np.ndarray) -> Column:
+    """Each bar's last non-null value (ties: the later row); invalid when the bar has none."""
+    known = ~np.isnan(values)
+    ts, values = ts[known], values[known]
+    if not ts.size:
+        return np.full(edges.size - 1, np.nan), np.zeros(edges.size - 1, dtype=bool)
+    last = _last_before(ts, edges[1:])
+    row = np.maximum(last, 0)
+    valid = (last >= 0) & (ts[row] >= edges[:-1])
+    return np.where(valid, values[row], np.nan), valid
+
+
+def ticker_columns(tape: StateTape, seconds: int) -> dict[str, Column]:
+    """Derivative ticker values for every bar of ``seconds`` (see module docstring)."""
+    edges = bar_edges(tape.day_start_us, seconds)
+    columns = {name: _last_in_bars(tape.ts, tape.values(name), edges) for name in TICKER_VALUES}
+    interest = tape.values("open_interest")
+    known = ~np.isnan(interest)
+    columns["open_interest"] = _last_in_bars(tape.ts, interest, edges)
+    before = _last_before(tape.ts[known], edges[:-1])
+    previous = np.where(before >= 0, interest[known][np.maximum(before, 0)], np.nan)
+    change = columns["open_interest"][0] - previous
+    columns["open_interest_change"] = (change, ~np.isnan(change))
+    mark, index = columns["mark_price"][0], columns["index_price"][0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        basis = (mark - index) / index
+    columns["basis"] = (basis, np.isfinite(basis))
+    return columns
+
+
+@dataclass(frozen=True)
+class BookMeasures:
+    """Per snapshot: the quantities the book columns report (NaN where undefined)."""
+
+    best_bid: np.ndarray
+    best_ask: np.ndarray
+    mid: np.ndarray
+    spread_bps: np.ndarray
+    microprice: np.ndarray
+    bid_depth: np.ndarray
+    ask_depth: np.ndarray
+    imbalance: np.ndarray
+
+    @classmethod
+    def of(cls, tape: StateTape) -> "BookMeasures":
+        bid, ask = tape.values("bids[0].price"), tape.values("asks[0].price")
+        bid_amount, ask_amount = tape.values("bids[0].amount"), tape.values("asks[0].amount")
+        bid_depth = sum(
+            np.nan_to_num(tape.values(f"bids[{level}].amount")) for level in range(BOOK_LEVELS)
+        )
+        ask_depth = sum(
+            np.nan_to_num(tape.values(f"asks[{level}].amount")) for level in range(BOOK_LEVELS)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mid = (bid + ask) / 2
+            return cls(
+                best_bid=bid,
+                best_ask=ask,
+                mid=mid,
+                spread_bps=(ask - bid) / mid * 10_000,
+                microprice=(bid * ask_amount + ask * bid_amount) / (bid_amount + ask_amount),
+                bid_depth=np.asarray(bid_depth, dtype=np.float64),
+                ask_depth=np.asarray(ask_depth, dtype=np.float64),
+                imbalance=(bid_depth - ask_depth) / (bid_depth + ask_depth),
+            )
+
+
+def _time_weighted(ts: np.ndarray, values: np.ndarray, edges: np.ndarray) -> Column:
+    """Each bar's time-weighted mean of a step function that takes ``values[i]`` from
+    ``ts[i]`` until the next row; stretches where it is undefined (before the first row,
+    NaN values) carry no weight. Invalid when the whole bar is undefined."""
+    if not ts.size:
+        nothing = np.full(edges.size - 1, np.nan)
+        return nothing, np.zeros(edges.size - 1, dtype=bool)
+    origin = edges[0]
+    # Integrate in seconds from the day's start: small numbers, no precision lost.
+    at = (ts - origin) / US_PER_SECOND
+    known = ~np.isnan(values)
+    level = np.where(known, values, 0.0)
+    widths = np.diff(at)
+    area = np.concatenate(([0.0], np.cumsum(level[:-1] * widths)))
+    cover = np.concatenate(([0.0], np.cumsum(known[:-1] * widths)))
+
+    def integral(cumulative: np.ndarray, step: np.ndarray, points: np.ndarray) -> np.ndarray:
+        row = np.searchsorted(at, points, side="right") - 1
+        inside = row >= 0
+        safe = np.maximum(row, 0)
+        return np.where(inside, cumulative[safe] + step[safe] * (points - at[safe]), 0.0)
+
+    points = (edges - origin) / US_PER_SECOND
+    weighted = np.diff(integral(area, level, points))
+    covered = np.diff(integral(cover, known.astype(np.float64), points))
+    valid = covered > 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, weighted / covered, np.nan), valid
+
+
+def book_columns(tape: StateTape, seconds: int) -> dict[str, Column]:
+    """Book state at each bar's close and time-weighted spread and imbalance."""
+    edges = bar_edges(tape.day_start_us, seconds)
+    measures = BookMeasures.of(tape)
+    last = _last_before(tape.ts, edges[1:])
+    has_book = last >= 0
+    row = np.maximum(last, 0)
+
+    def at_close(values: np.ndarray) -> Column:
+        if not values.size:
+            return np.full(last.size, np.nan), np.zeros(last.size, dtype=bool)
+        picked = np.where(has_book, values[row], np.nan)
+        return picked, ~np.isnan(picked)
+
+    return {
+        "best_bid": at_close(measures.best_bid),
+        "best_ask": at_close(measures.best_ask),
+        "mid": at_close(measures.mid),
+        "spread_bps": at_close(measures.spread_bps),
+        "microprice": at_close(measures.microprice),
+        "bid_depth_5": at_close(measures.bid_depth),
+        "ask_depth_5": at_close(measures.ask_depth),
+        "imbalance_5": at_close(measures.imbalance),
+        "spread_bps_tw": _time_weighted(tape.ts, measures.spread_bps, edges),
+        "imbalance_5_tw": _time_weighted(tape.ts, measures.imbalance, edges),
+    }
+
+
+def null_columns(fields: dict[str, pa.DataType], bars: int) -> dict[str, Column]:
+    """Columns that do not apply to an instrument: all null."""
+    return {name: (np.zeros(bars), np.zeros(bars, dtype=bool)) for name in fields}
+
+
+def to_arrow(column: Column, arrow_type: pa.DataType) -> pa.Array:
+    """A (values, validity) column as an Arrow array of ``arrow_type``."""
+    values, valid = column
+    mask = None if valid is None else ~np.asarray(valid, dtype=bool)
+    if pa.types.is_timestamp(arrow_type):
+        return pa.array(values.astype(np.int64), type=pa.int64(), mask=mask).cast(arrow_type)
+    if mask is not None:
+        values = np.where(mask, 0, values)
+    return pa.array(values, type=arrow_type, mask=mask)

@@ -1,0 +1,80 @@
+"""One instrument's day of ticks turned into its candle table for each timeframe."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from market_assets.candles.bars import (
+    BOOK_FIELDS,
+    CANDLE_SCHEMA,
+    LIQUIDATION_FIELDS,
+    OPTION_FIELDS,
+    TICKER_FIELDS,
+    TRADE_FIELDS,
+    Column,
+    StateTape,
+    TradeBars,
+    TradeTape,
+    bar_edges,
+    book_columns,
+    liquidation_columns,
+    null_columns,
+    ticker_columns,
+    to_arrow,
+)
+from market_assets.candles.options import OptionGrid
+
+
+@dataclass(frozen=True)
+class InstrumentDay:
+    """One instrument's ticks for a day, each table in source order (the day's file, then
+    the next day's); None where the instrument has no such data."""
+
+    instrument_key: str
+    trades: pa.Table | None = None
+    liquidations: pa.Table | None = None
+    derivative_ticker: pa.Table | None = None
+    book: pa.Table | None = None
+
+
+def instrument_candles(
+    ticks: InstrumentDay,
+    day_start_us: int,
+    timeframes: dict[str, int],
+    options: OptionGrid | None = None,
+) -> dict[str, pa.Table]:
+    """Per timeframe name, the instrument's bars of the day (``CANDLE_SCHEMA``).
+
+    ``timeframes`` maps names to seconds; ``options`` are the features of the
+    instrument's underlying, if it has listed options.
+    """
+    trades = TradeBars(TradeTape.of_day(ticks.trades, day_start_us)) if ticks.trades else None
+    liquidations = (
+        TradeTape.of_day(ticks.liquidations, day_start_us) if ticks.liquidations else None
+    )
+    ticker = (
+        StateTape.of_day(ticks.derivative_ticker, day_start_us) if ticks.derivative_ticker else None
+    )
+    book = StateTape.of_day(ticks.book, day_start_us) if ticks.book else None
+    tables = {}
+    for name, seconds in timeframes.items():
+        starts = bar_edges(day_start_us, seconds)[:-1]
+        bars = starts.size
+        columns: dict[str, Column] = {}
+        columns |= trades.columns(seconds) if trades else null_columns(TRADE_FIELDS, bars)
+        columns |= (
+            liquidation_columns(liquidations, seconds)
+            if liquidations
+            else null_columns(LIQUIDATION_FIELDS, bars)
+        )
+        columns |= ticker_columns(ticker, seconds) if ticker else null_columns(TICKER_FIELDS, bars)
+        columns |= book_columns(book, seconds) if book else null_columns(BOOK_FIELDS, bars)
+        columns |= options.columns(seconds) if options else null_columns(OPTION_FIELDS, bars)
+        arrays = [
+            pa.array(np.full(bars, ticks.instrument_key, dtype=object), pa.string()),
+            pa.array(starts, pa.int64()).cast(CANDLE_SCHEMA.field("timestamp").type),
+        ]
+        arrays += [to_arrow(columns[f.name], f.type) for f in list(CANDLE_SCHEMA)[2:]]
+        tables[name] = pa.Table.from_arrays(arrays, schema=CANDLE_SCHEMA)
+    return tables

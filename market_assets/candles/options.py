@@ -1,0 +1,200 @@
+"""Option features per underlying, from the options chain, at every bar close of a day.
+
+Pure transform (numpy and pyarrow only); times are integer microseconds, UTC; IVs keep
+Tardis' units (Deribit: percent).
+
+At a bar close ``t`` the chain is each option's last row stamped before ``t``. For the
+nearest expiry at least ``MIN_DAYS_TO_EXPIRY`` days after ``t``:
+
+- ``atm_iv``: mean ``mark_iv`` of the call and put at the strike nearest the underlying
+  price (the price on the expiry's most recent row; ties go to the lower strike);
+- ``risk_reversal_25d``: ``mark_iv`` of the call whose delta is nearest 0.25 minus that
+  of the put whose delta is nearest −0.25;
+- ``put_call_iv_ratio_25d``: the same put's ``mark_iv`` over the call's.
+
+Every bar close of every timeframe lies on the 15-second grid, so the features are
+computed once per grid point and each timeframe picks its closes.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from market_assets.candles.bars import (
+    GRID_SECONDS,
+    US_PER_DAY,
+    US_PER_SECOND,
+    Column,
+    floats,
+    micros,
+)
+
+MIN_DAYS_TO_EXPIRY = 7
+# Only the last day's updates before the day starts count towards its first closes.
+LOOKBACK_US = US_PER_DAY
+CHAIN_COLUMNS = (
+    "instrument_key",
+    "timestamp",
+    "type",
+    "strike_price",
+    "expiration",
+    "mark_iv",
+    "delta",
+    "underlying_price",
+)
+
+
+def underlying_of(instrument_key: str) -> str:
+    """The base asset of an instrument key: ``DERIBIT:OPTION:BTC-USD-…`` → ``BTC``."""
+    return instrument_key.split(":", 2)[2].split("-", 1)[0]
+
+
+def grid_closes(day_start_us: int) -> np.ndarray:
+    """The day's bar closes on the 15-second grid (µs), the last one at midnight."""
+    step = GRID_SECONDS * US_PER_SECOND
+    return day_start_us + np.arange(step, US_PER_DAY + 1, step, dtype=np.int64)
+
+
+def candidate_expiries(expirations: np.ndarray, day_start_us: int) -> np.ndarray:
+    """The expiries (µs) that some close of the day can choose, from all seen in the chain."""
+    listed = np.unique(expirations)
+    closes = grid_closes(day_start_us)
+    chosen = np.searchsorted(listed, closes + MIN_DAYS_TO_EXPIRY * US_PER_DAY)
+    return listed[np.unique(chosen[chosen < listed.size])]
+
+
+@dataclass(frozen=True)
+class OptionGrid:
+    """Option features of one underlying at each 15-second close of the day."""
+
+    expiry: Column
+    atm_iv: Column
+    risk_reversal_25d: Column
+    put_call_iv_ratio_25d: Column
+
+    def columns(self, seconds: int) -> dict[str, Column]:
+        """The features at the closes of the bars of ``seconds``."""
+        picked = np.arange(
+            seconds // GRID_SECONDS - 1, self.atm_iv[0].size, seconds // GRID_SECONDS
+        )
+        return {
+            "option_expiry": _take(self.expiry, picked),
+            "atm_iv": _take(self.atm_iv, picked),
+            "risk_reversal_25d": _take(self.risk_reversal_25d, picked),
+            "put_call_iv_ratio_25d": _take(self.put_call_iv_ratio_25d, picked),
+        }
+
+
+def _take(column: Column, rows: np.ndarray) -> Column:
+    values, valid = column
+    return values[rows], None if valid is None else valid[rows]
+
+
+def option_grids(chain: pa.Table, day_start_us: int) -> dict[str, OptionGrid]:
+    """Per underlying, the option features at every close of the day.
+
+    ``chain`` holds at least ``CHAIN_COLUMNS``, in source order; rows of any expiry may
+    be present (pass the ``candidate_expiries`` ones to save memory).
+    """
+    ts = micros(chain["timestamp"])
+    keep = (ts >= day_start_us - LOOKBACK_US) & (ts < day_start_us + US_PER_DAY)
+    chain = chain.filter(pa.array(keep))
+    keys = pc.dictionary_encode(chain["instrument_key"].cast(pa.string())).combine_chunks()
+    names = keys.dictionary.to_pylist()
+    codes = keys.indices.to_numpy(zero_copy_only=False)
+    bases = np.array([underlying_of(name) for name in names] or [""], dtype=object)[codes]
+    grids = {}
+    for base in sorted(set(bases.tolist())):
+        rows = pa.array(np.flatnonzero(bases == base))
+        grids[base] = _grid(chain.take(rows), day_start_us)
+    return grids
+
+
+def _grid(chain: pa.Table, day_start_us: int) -> OptionGrid:
+    closes = grid_closes(day_start_us)
+    expiration = micros(chain["expiration"])
+    listed = np.unique(expiration)
+    chosen = np.searchsorted(listed, closes + MIN_DAYS_TO_EXPIRY * US_PER_DAY)
+    size = closes.size
+    expiry = np.zeros(size, dtype=np.int64)
+    features = {name: np.full(size, np.nan) for name in ("atm", "rr", "ratio")}
+    has_expiry = chosen < listed.size
+    expiry[has_expiry] = listed[chosen[has_expiry]]
+    for index in np.unique(chosen[has_expiry]):
+        points = np.flatnonzero(chosen == index)
+        rows = np.flatnonzero(expiration == listed[index])
+        for name, values in _expiry_features(chain.take(pa.array(rows)), closes[points]).items():
+            features[name][points] = values
+    return OptionGrid(
+        expiry=(expiry, has_expiry),
+        atm_iv=(features["atm"], ~np.isnan(features["atm"])),
+        risk_reversal_25d=(features["rr"], ~np.isnan(features["rr"])),
+        put_call_iv_ratio_25d=(features["ratio"], np.isfinite(features["ratio"])),
+    )
+
+
+def _expiry_features(rows: pa.Table, closes: np.ndarray) -> dict[str, np.ndarray]:
+    """ATM IV, 25-delta risk reversal and put/call ratio of one expiry at ``closes``."""
+    keys = pc.dictionary_encode(rows["instrument_key"].cast(pa.string())).combine_chunks()
+    code = keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    ts = micros(rows["timestamp"])
+    strike = floats(rows["strike_price"])
+    is_call = pc.equal(rows["type"].cast(pa.string()), "call").to_numpy(zero_copy_only=False)
+    # Options as columns, ordered by strike so that ties pick the lower strike.
+    options = len(keys.dictionary)
+    option_strike = np.zeros(options)
+    option_strike[code] = strike
+    option_call = np.zeros(options, dtype=bool)
+    option_call[code] = is_call
+    by_strike = np.lexsort((~option_call, option_strike))
+    column_of = np.empty(options, dtype=np.int64)
+    column_of[by_strike] = np.arange(options)
+    column = column_of[code]
+
+    # Each option's last row before each close: rows sorted by (option, time), searched
+    # with keys that put every option's rows in a band of their own.
+    origin = min(int(ts.min()), int(closes.min())) - 1
+    band = int(max(ts.max(), closes.max()) - origin) + 1
+    order = np.lexsort((ts, column))
+    sorted_key = column[order] * band + (ts[order] - origin)
+    band_start = np.searchsorted(sorted_key, np.arange(options) * band)
+    queries = np.arange(options)[None, :] * band + (closes[:, None] - origin)
+    found = np.searchsorted(sorted_key, queries, side="left") - 1
+    present = found >= band_start[None, :]
+    row = order[np.maximum(found, 0)]
+
+    def matrix(values: np.ndarray) -> np.ndarray:
+        return np.where(present, values[row], np.nan)
+
+    iv, delta, underlying = (
+        matrix(floats(rows["mark_iv"])),
+        matrix(floats(rows["delta"])),
+        matrix(floats(rows["underlying_price"])),
+    )
+    stamp = np.where(present, ts[row], np.iinfo(np.int64).min)
+    latest = np.argmax(stamp, axis=1)
+    spot = underlying[np.arange(closes.size), latest]
+    strikes = option_strike[by_strike][None, :]
+    calls = option_call[by_strike][None, :]
+    quoted = ~np.isnan(iv)
+
+    distance = np.where(quoted, np.abs(strikes - spot[:, None]), np.inf)
+    nearest = strikes[0, np.argmin(distance, axis=1)][:, None]
+    at_money = quoted & (strikes == nearest) & np.isfinite(distance.min(axis=1))[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        atm = np.where(at_money, iv, 0.0).sum(1) / at_money.sum(1)
+        call_iv = _iv_at_delta(iv, delta, quoted & calls, 0.25)
+        put_iv = _iv_at_delta(iv, delta, quoted & ~calls, -0.25)
+        return {"atm": atm, "rr": call_iv - put_iv, "ratio": put_iv / call_iv}
+
+
+def _iv_at_delta(
+    iv: np.ndarray, delta: np.ndarray, eligible: np.ndarray, target: float
+) -> np.ndarray:
+    """Per close, the IV of the eligible option whose delta is nearest ``target``."""
+    distance = np.where(eligible & ~np.isnan(delta), np.abs(delta - target), np.inf)
+    best = np.argmin(distance, axis=1)
+    picked = iv[np.arange(iv.shape[0]), best]
+    return np.where(np.isfinite(distance.min(axis=1)), picked, np.nan)
