@@ -9,6 +9,7 @@ from market_assets.automation.sensors import (
     tardis_exports_sensor,
 )
 from market_assets.candles.assets import candles
+from market_assets.candles.checks import CANDLE_CHECKS
 from market_assets.gaps.assets import (
     coverage_heatmap,
     coverage_heatmap_job,
@@ -21,7 +22,7 @@ from resources import resources_from_env
 
 defs = Definitions(
     assets=[instrument_definitions, *TICK_ASSETS.values(), candles, coverage_heatmap],
-    asset_checks=TICK_CHECKS,
+    asset_checks=[*TICK_CHECKS, *CANDLE_CHECKS],
     jobs=[daily_ingest_job, coverage_heatmap_job],
     schedules=[coverage_heatmap_schedule],
     sensors=[tardis_exports_sensor, recent_gaps_sensor, automation_sensor],

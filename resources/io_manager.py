@@ -50,6 +50,12 @@ class LakePartition:
         """Whether the partition holds any file."""
         return bool(self._files())
 
+    def next_day(self) -> "LakePartition | None":
+        """The same asset and venue on the following day; None when that is not in the lake."""
+        following = str(date.fromisoformat(self.day) + timedelta(days=1))
+        handle = LakePartition(self.lake, self.asset_path, following, self.venue)
+        return handle if handle.exists() else None
+
     def row_count(self, name: str) -> int:
         """Rows of one file, from its Parquet footer."""
         path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
@@ -149,12 +155,9 @@ class LakeIOManager(ConfigurableIOManager):
                 f"{'/'.join(asset_path)} is mapped to {sorted(upstream)} for {day}|{venue}; "
                 "a LakeDays input needs the day itself and at most the next day"
             )
+        handle = LakePartition(self.lake, asset_path, day, venue)
         following = str(date.fromisoformat(day) + timedelta(days=1))
-        next_day = LakePartition(self.lake, asset_path, following, venue)
-        return LakeDays(
-            day=LakePartition(self.lake, asset_path, day, venue),
-            next_day=next_day if following in upstream and next_day.exists() else None,
-        )
+        return LakeDays(day=handle, next_day=handle.next_day() if following in upstream else None)
 
 
 def written_metadata(written: WrittenPartition) -> dict[str, Any]:

@@ -7,7 +7,7 @@ are rebuilt by the automation condition once it does.
 
 import base64
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,8 +26,8 @@ from market_assets.candles.bars import (
     CANDLE_SCHEMA,
     TIMESTAMP,
     US_PER_DAY,
-    US_PER_SECOND,
     in_source_order,
+    midnight_us,
 )
 from market_assets.candles.build import InstrumentDay, instrument_candles
 from market_assets.candles.chart import candlestick_png
@@ -113,7 +113,7 @@ def candles(
         for timeframe, seconds in TIMEFRAMES.items()
         if output_name(timeframe) in context.selected_output_names
     }
-    day_start_us = _day_start_us(day)
+    day_start_us = midnight_us(day)
     inputs = {
         "trades": trades,
         "liquidations": liquidations,
@@ -159,10 +159,6 @@ def candles(
             output_name(timeframe),
             metadata=_metadata(table, seconds, f"{day}|{venue} {timeframe}", complete, late_trades),
         )
-
-
-def _day_start_us(day: date) -> int:
-    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp()) * US_PER_SECOND
 
 
 def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:

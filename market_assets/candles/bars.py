@@ -27,6 +27,7 @@ volumes of an instrument that has the data but not in that bar:
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 import numpy as np
 import pyarrow as pa
@@ -117,6 +118,11 @@ CANDLE_SCHEMA = pa.schema(
 
 # A column as values plus validity; invalid entries are written as nulls.
 Column = tuple[np.ndarray, np.ndarray | None]
+
+
+def midnight_us(day: date) -> int:
+    """UTC midnight starting ``day``, in µs since the epoch."""
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp()) * US_PER_SECOND
 
 
 def bar_edges(day_start_us: int, seconds: int) -> np.ndarray:
