@@ -4,9 +4,11 @@ Dagster sorts multi-partition dimensions by name, so a key reads
 ``2024-01-01|binance-futures`` (date first, then venue).
 """
 
+import warnings
 from datetime import date
 
 from dagster import (
+    BetaWarning,
     DailyPartitionsDefinition,
     DimensionPartitionMapping,
     IdentityPartitionMapping,
@@ -47,6 +49,13 @@ TIMEFRAMES: dict[str, int] = {
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
 venue_partitions = StaticPartitionsDefinition(list(VENUES))
 market_partitions = MultiPartitionsDefinition({"date": daily_partitions, "venue": venue_partitions})
+
+# The next-day mapping below is the documented way to read a neighbouring partition;
+# Dagster still labels its parts beta, and repeating that on every import helps nobody.
+warnings.filterwarnings("ignore", message=".*MultiPartitionMapping", category=BetaWarning)
+warnings.filterwarnings(
+    "ignore", message=".*allow_nonexistent_upstream_partitions", category=BetaWarning
+)
 
 # Day D of a venue reads its ticks of D and D+1: Tardis cuts files by receive time, so
 # the last trades of D sit in D+1's file. D+1 is left out while it is not a partition yet

@@ -141,7 +141,12 @@ class ParquetLake:
         filters: pc.Expression | None = None,
     ) -> pa.Table:
         """One Parquet file of the lake, optionally only the rows matching ``filters``."""
-        return pq.read_table(path.path, filesystem=path.fs, columns=columns, filters=filters)
+        return pq.read_table(
+            path.path,
+            filesystem=path.fs,
+            columns=None if columns is None else list(columns),
+            filters=filters,
+        )
 
     def row_count(self, path: UPath) -> int:
         """Rows of one Parquet file, from its footer."""

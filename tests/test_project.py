@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInstance, MultiPartitionsDefinition
 from dagster._core.instance.config import dagster_instance_config
 
 from market_assets.definitions import defs
-from partitions import VENUES, market_partitions
+from partitions import TIMEFRAMES, VENUES, WITH_NEXT_DAY, market_partitions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,22 +26,39 @@ def test_asset_graph_snapshot() -> None:
         "quotes",
         "trades",
     ]
-    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == [
-        "coverage_heatmap",
-        "instrument_definitions",
-        *(f"ticks/{t}" for t in ticks),
-    ]
+    assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(
+        [
+            *(f"candles/{tf}" for tf in TIMEFRAMES),
+            "coverage_heatmap",
+            "instrument_definitions",
+            *(f"ticks/{t}" for t in ticks),
+        ]
+    )
     assert graph.get(AssetKey("instrument_definitions")).partitions_def == market_partitions
     for data_type in ticks:
         node = graph.get(AssetKey(["ticks", data_type]))
         assert node.parent_keys == {AssetKey("instrument_definitions")}
         assert node.partitions_def == market_partitions
         assert node.pools == {"tardis"}
+    candle_inputs = {"trades", "book_snapshot_5", "derivative_ticker", "liquidations"}
+    for timeframe in TIMEFRAMES:
+        node = graph.get(AssetKey(["candles", timeframe]))
+        assert node.parent_keys == {
+            AssetKey(["ticks", t]) for t in candle_inputs | {"options_chain"}
+        }
+        assert node.partitions_def == market_partitions
+        assert node.automation_condition.get_label() == "eager over the last two days"
+        # Day D reads D+1's ticks too: the late trades of D sit in D+1's file.
+        mapping = node.partition_mappings[AssetKey(["ticks", "trades"])]
+        assert mapping == WITH_NEXT_DAY
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     steady = {"trades", "quotes", "book_snapshot_5", "book_snapshot_25"}
+    candle_checks = ("aligned", "ohlc", "trade_counts", "unique", "volume_sums")
     assert checks == sorted(
         [f"ticks/{t}:{c}" for t in ticks for c in ("coverage", "incidents", "schema")]
         + [f"ticks/{t}:silence" for t in steady]
+        + [f"candles/{tf}:{c}" for tf in TIMEFRAMES for c in candle_checks]
+        + [f"candles/{tf}:cross_timeframe" for tf in list(TIMEFRAMES)[1:]]
     )
 
 
@@ -107,7 +124,7 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
 
 def test_backfills_run_one_partition_per_run() -> None:
     partitioned = [a for a in defs.assets if a.partitions_def is not None]
-    assert len(partitioned) == 8
+    assert len(partitioned) == 9
     for asset in partitioned:
         assert asset.backfill_policy.max_partitions_per_run == 1, asset.key
 

@@ -23,8 +23,11 @@ from dagster import (
 )
 
 from market_assets.candles.bars import (
+    BOOK_INPUT,
     CANDLE_SCHEMA,
+    TICKER_INPUT,
     TIMESTAMP,
+    TRADE_INPUT,
     US_PER_DAY,
     in_source_order,
     midnight_us,
@@ -50,6 +53,13 @@ TICK_INPUTS: dict[str, str] = {
     "derivative_ticker": "derivative_ticker",
     "book": "book_snapshot_5",
     "options_chain": "options_chain",
+}
+# The columns each per-instrument input is read with.
+INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "trades": TRADE_INPUT,
+    "liquidations": TRADE_INPUT,
+    "derivative_ticker": TICKER_INPUT,
+    "book": BOOK_INPUT,
 }
 # Charts are drawn from 5-minute bars up: finer days have too many candles to read.
 CHART_MIN_SECONDS = 300
@@ -170,14 +180,18 @@ def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _day_ticks(days: LakeDays, file: str, day_start_us: int) -> tuple[pa.Table, int]:
-    """The day's file and the next day's rows stamped before the day ends, in source
-    order, with the count of rows taken from the next day."""
-    today = days.day.read_file(file)
+def _day_ticks(
+    days: LakeDays, file: str, columns: tuple[str, ...], day_start_us: int
+) -> tuple[pa.Table, int]:
+    """``columns`` of the day's file and of the next day's rows stamped before the day
+    ends, in source order, with the count of rows taken from the next day."""
+    today = days.day.read_file(file, columns=columns)
     following = None
     if days.next_day is not None and file in days.next_day.file_names():
         end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
-        following = days.next_day.read_file(file, filters=pc.field("timestamp") < end)
+        following = days.next_day.read_file(
+            file, columns=columns, filters=pc.field("timestamp") < end
+        )
     return in_source_order([today, following]), 0 if following is None else following.num_rows
 
 

@@ -57,12 +57,13 @@ def instrument_candles(
         StateTape.of_day(ticks.derivative_ticker, day_start_us) if ticks.derivative_ticker else None
     )
     book = StateTape.of_day(ticks.book, day_start_us) if ticks.book else None
+    trade_columns = trades.columns_by_timeframe(timeframes.values()) if trades else {}
     tables = {}
     for name, seconds in timeframes.items():
         starts = bar_edges(day_start_us, seconds)[:-1]
         bars = starts.size
         columns: dict[str, Column] = {}
-        columns |= trades.columns(seconds) if trades else null_columns(TRADE_FIELDS, bars)
+        columns |= trade_columns[seconds] if trades else null_columns(TRADE_FIELDS, bars)
         columns |= (
             liquidation_columns(liquidations, seconds)
             if liquidations
