@@ -216,16 +216,14 @@ def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
     files = [(handle, name, where) for handle, where in sources for name in handle.file_names()]
     if not files:
         return {}
-    expirations = pa.chunked_array(
-        [
-            pc.unique(handle.read_file(name, columns=["expiration"], filters=where)["expiration"])
-            for handle, name, where in files
-        ],
-        TIMESTAMP,
+    listings = pa.concat_tables(
+        handle.read_file(name, columns=["instrument_key", "expiration", "timestamp"], filters=where)
+        .group_by(["instrument_key", "expiration"])
+        .aggregate([("timestamp", "min")])
+        .rename_columns(["instrument_key", "expiration", "first_seen"])
+        for handle, name, where in files
     )
-    wanted = candidate_expiries(
-        expirations.cast(pa.int64()).to_numpy(zero_copy_only=False), day_start_us
-    )
+    wanted = candidate_expiries(listings, day_start_us)
     if not wanted.size:
         return {}
     chosen = pc.field("expiration").isin(pa.array(wanted, pa.int64()).cast(TIMESTAMP))

@@ -404,8 +404,10 @@ def ticker_columns(tape: StateTape, seconds: int) -> dict[str, Column]:
     interest = tape.values("open_interest")
     known = ~np.isnan(interest)
     columns["open_interest"] = _last_in_bars(tape.ts, interest, edges)
-    before = _last_before(tape.ts[known], edges[:-1])
-    previous = np.where(before >= 0, interest[known][np.maximum(before, 0)], np.nan)
+    previous = np.full(edges.size - 1, np.nan)
+    if known.any():
+        before = _last_before(tape.ts[known], edges[:-1])
+        previous = np.where(before >= 0, interest[known][np.maximum(before, 0)], np.nan)
     change = columns["open_interest"][0] - previous
     columns["open_interest_change"] = (change, ~np.isnan(change))
     mark, index = columns["mark_price"][0], columns["index_price"][0]

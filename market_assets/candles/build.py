@@ -49,28 +49,44 @@ def instrument_candles(
     ``timeframes`` maps names to seconds; ``options`` are the features of the
     instrument's underlying, if it has listed options.
     """
-    trades = TradeBars(TradeTape.of_day(ticks.trades, day_start_us)) if ticks.trades else None
+    trades = (
+        TradeBars(TradeTape.of_day(ticks.trades, day_start_us))
+        if ticks.trades is not None
+        else None
+    )
     liquidations = (
-        TradeTape.of_day(ticks.liquidations, day_start_us) if ticks.liquidations else None
+        TradeTape.of_day(ticks.liquidations, day_start_us)
+        if ticks.liquidations is not None
+        else None
     )
     ticker = (
-        StateTape.of_day(ticks.derivative_ticker, day_start_us) if ticks.derivative_ticker else None
+        StateTape.of_day(ticks.derivative_ticker, day_start_us)
+        if ticks.derivative_ticker is not None
+        else None
     )
-    book = StateTape.of_day(ticks.book, day_start_us) if ticks.book else None
-    trade_columns = trades.columns_by_timeframe(timeframes.values()) if trades else {}
+    book = StateTape.of_day(ticks.book, day_start_us) if ticks.book is not None else None
+    trade_columns = trades.columns_by_timeframe(timeframes.values()) if trades is not None else {}
     tables = {}
     for name, seconds in timeframes.items():
         starts = bar_edges(day_start_us, seconds)[:-1]
         bars = starts.size
         columns: dict[str, Column] = {}
-        columns |= trade_columns[seconds] if trades else null_columns(TRADE_FIELDS, bars)
+        columns |= (
+            trade_columns[seconds] if trades is not None else null_columns(TRADE_FIELDS, bars)
+        )
         columns |= (
             liquidation_columns(liquidations, seconds)
-            if liquidations
+            if liquidations is not None
             else null_columns(LIQUIDATION_FIELDS, bars)
         )
-        columns |= ticker_columns(ticker, seconds) if ticker else null_columns(TICKER_FIELDS, bars)
-        columns |= book_columns(book, seconds) if book else null_columns(BOOK_FIELDS, bars)
+        columns |= (
+            ticker_columns(ticker, seconds)
+            if ticker is not None
+            else null_columns(TICKER_FIELDS, bars)
+        )
+        columns |= (
+            book_columns(book, seconds) if book is not None else null_columns(BOOK_FIELDS, bars)
+        )
         columns |= options.columns(seconds) if options else null_columns(OPTION_FIELDS, bars)
         arrays = [
             pa.array(np.full(bars, ticks.instrument_key, dtype=object), pa.string()),

@@ -4,7 +4,8 @@ Pure transform (numpy and pyarrow only); times are integer microseconds, UTC; IV
 Tardis' units (Deribit: percent).
 
 At a bar close ``t`` the chain is each option's last row stamped before ``t``. For the
-nearest expiry at least ``MIN_DAYS_TO_EXPIRY`` days after ``t``:
+nearest expiry at least ``MIN_DAYS_TO_EXPIRY`` days after ``t`` among those with a row
+stamped before ``t`` (no look-ahead):
 
 - ``atm_iv``: mean ``mark_iv`` of the call and put at the strike nearest the underlying
   price (the price on the expiry's most recent row; ties go to the lower strike);
@@ -57,12 +58,44 @@ def grid_closes(day_start_us: int) -> np.ndarray:
     return day_start_us + np.arange(step, US_PER_DAY + 1, step, dtype=np.int64)
 
 
-def candidate_expiries(expirations: np.ndarray, day_start_us: int) -> np.ndarray:
-    """The expiries (µs) that some close of the day can choose, from all seen in the chain."""
-    listed = np.unique(expirations)
+def expiry_choice(listed: np.ndarray, first_seen: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """Per close, the index into ``listed`` (ascending expiries, µs) of the nearest expiry
+    at least ``MIN_DAYS_TO_EXPIRY`` days after the close among those with a row stamped
+    before it (``first_seen``); −1 when there is none."""
+    chosen = np.full(closes.size, -1, dtype=np.int64)
+    for index in range(listed.size - 1, -1, -1):  # nearest last, so it wins
+        usable = (listed[index] >= closes + MIN_DAYS_TO_EXPIRY * US_PER_DAY) & (
+            first_seen[index] < closes
+        )
+        chosen[usable] = index
+    return chosen
+
+
+def first_listed(expirations: np.ndarray, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct expiries (ascending) and the first timestamp each appears at."""
+    order = np.lexsort((stamps, expirations))
+    listed, first = np.unique(expirations[order], return_index=True)
+    return listed, stamps[order][first]
+
+
+def candidate_expiries(listings: pa.Table, day_start_us: int) -> np.ndarray:
+    """The expiries (µs) some close of the day chooses for some underlying.
+
+    ``listings`` has ``instrument_key``, ``expiration`` and ``first_seen`` (the first
+    timestamp of that option's rows): enough to read only the chosen expiries' rows.
+    """
     closes = grid_closes(day_start_us)
-    chosen = np.searchsorted(listed, closes + MIN_DAYS_TO_EXPIRY * US_PER_DAY)
-    return listed[np.unique(chosen[chosen < listed.size])]
+    keys = listings["instrument_key"].to_pylist()
+    bases = np.array([underlying_of(key) for key in keys], dtype=object)
+    expirations = micros(listings["expiration"])
+    seen = micros(listings["first_seen"])
+    wanted: set[int] = set()
+    for base in set(bases.tolist()):
+        mine = bases == base
+        listed, first_seen = first_listed(expirations[mine], seen[mine])
+        chosen = expiry_choice(listed, first_seen, closes)
+        wanted |= set(listed[chosen[chosen >= 0]].tolist())
+    return np.array(sorted(wanted), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -115,12 +148,12 @@ def option_grids(chain: pa.Table, day_start_us: int) -> dict[str, OptionGrid]:
 def _grid(chain: pa.Table, day_start_us: int) -> OptionGrid:
     closes = grid_closes(day_start_us)
     expiration = micros(chain["expiration"])
-    listed = np.unique(expiration)
-    chosen = np.searchsorted(listed, closes + MIN_DAYS_TO_EXPIRY * US_PER_DAY)
+    listed, first_seen = first_listed(expiration, micros(chain["timestamp"]))
+    chosen = expiry_choice(listed, first_seen, closes)
     size = closes.size
     expiry = np.zeros(size, dtype=np.int64)
     features = {name: np.full(size, np.nan) for name in ("atm", "rr", "ratio")}
-    has_expiry = chosen < listed.size
+    has_expiry = chosen >= 0
     expiry[has_expiry] = listed[chosen[has_expiry]]
     for index in np.unique(chosen[has_expiry]):
         points = np.flatnonzero(chosen == index)
