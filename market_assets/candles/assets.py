@@ -121,7 +121,7 @@ def candles(
     timeframes = {
         timeframe: seconds
         for timeframe, seconds in TIMEFRAMES.items()
-        if output_name(timeframe) in context.selected_output_names
+        if candle_key(timeframe) in context.selected_asset_keys
     }
     day_start_us = midnight_us(day)
     inputs = {
@@ -139,20 +139,18 @@ def candles(
     built: dict[str, list[pa.Table]] = {timeframe: [] for timeframe in timeframes}
     late_trades = 0
     for number, (key, files) in enumerate(sorted(instruments.items()), 1):
-        tables = {
-            name: _day_ticks(inputs[name], file, day_start_us) for name, file in files.items()
+        read = {
+            name: _day_ticks(inputs[name], file, INPUT_COLUMNS[name], day_start_us)
+            for name, file in files.items()
         }
-        late_trades += _rows_from_next_day(tables.get("trades"), day_start_us)
-        ticks = InstrumentDay(key, **{name: table for name, (table, _) in tables.items()})
+        late_trades += _rows_from_next_day(read.get("trades"), day_start_us)
+        ticks = InstrumentDay(key, **{name: table for name, (table, _) in read.items()})
         options = None if key.split(":")[1] == "OPTION" else grids.get(underlying_of(key))
-        for timeframe, table in instrument_candles(
-            ticks, day_start_us, timeframes, options
-        ).items():
+        bars = instrument_candles(ticks, day_start_us, timeframes, options)
+        for timeframe, table in bars.items():
             built[timeframe].append(table)
-        trades_note = (
-            f"{tables['trades'][0].num_rows:,} trade rows" if "trades" in tables else "no trades"
-        )
-        context.log.info(f"{day}|{venue} [{number}/{len(instruments)}] {key}: {trades_note}")
+        rows = f"{read['trades'][0].num_rows:,} trade rows" if "trades" in read else "no trades"
+        context.log.info(f"{day}|{venue} [{number}/{len(instruments)}] {key}: {rows}")
     complete = trades.next_day is not None
     if not complete:
         context.log.warning(
