@@ -18,10 +18,17 @@ from market_assets.gaps.assets import (
 from market_assets.instruments.assets import instrument_definitions
 from market_assets.ticks.assets import TICK_ASSETS
 from market_assets.ticks.checks import TICK_CHECKS
+from market_assets.warehouse.assets import WAREHOUSE_ASSETS
 from resources import resources_from_env
 
 defs = Definitions(
-    assets=[instrument_definitions, *TICK_ASSETS.values(), candles, coverage_heatmap],
+    assets=[
+        instrument_definitions,
+        *TICK_ASSETS.values(),
+        candles,
+        *WAREHOUSE_ASSETS.values(),
+        coverage_heatmap,
+    ],
     asset_checks=[*TICK_CHECKS, *CANDLE_CHECKS],
     jobs=[daily_ingest_job, coverage_heatmap_job],
     schedules=[coverage_heatmap_schedule],

@@ -1,7 +1,8 @@
 """Everything that talks to the outside world, bound from the environment contract.
 
 The resource keys are the same everywhere; only what they are bound to changes:
-``tardis`` (HTTP or mirror) and ``io_manager`` (the Parquet lake, local or ``gs://``).
+``tardis`` (HTTP or mirror), ``io_manager`` (the Parquet lake, local or ``gs://``) and
+``warehouse_io_manager`` (DuckDB or BigQuery).
 """
 
 import os
@@ -18,6 +19,7 @@ from resources.tardis import (
     TardisError,
     TardisSource,
 )
+from resources.warehouse import warehouse_from_url
 
 __all__ = [
     "LakeDays",
@@ -35,6 +37,7 @@ __all__ = [
 
 def resources_from_env() -> dict[str, Any]:
     """Resources for the current environment (see the contract in ARCHITECTURE.md)."""
+    lake_root = os.environ.get("MARKET_DATA_ROOT") or "./data"
     return {
         "tardis": TardisSource(
             # Read at run time through EnvVar so the key never shows in config or logs.
@@ -44,5 +47,8 @@ def resources_from_env() -> dict[str, Any]:
             api_endpoint=os.environ.get("TARDIS_API_ENDPOINT") or DEFAULT_API_ENDPOINT,
             mirror=os.environ.get("TARDIS_MIRROR", ""),
         ),
-        "io_manager": LakeIOManager(root=os.environ.get("MARKET_DATA_ROOT") or "./data"),
+        "io_manager": LakeIOManager(root=lake_root),
+        "warehouse_io_manager": warehouse_from_url(
+            os.environ.get("MARKET_DATA_WAREHOUSE", ""), lake_root
+        ),
     }
