@@ -43,6 +43,8 @@ from google.cloud import bigquery
 
 from resources.storage import is_local, upath
 
+# The embedded warehouse's file inside a local lake root; its tables are warehouse.<name>.
+DEFAULT_DUCKDB_FILE = "market.duckdb"
 # One process at a time holds a DuckDB file for writing; concurrent runs wait their turn.
 DUCKDB_LOCK_ATTEMPTS = 12
 COLUMN_SCHEMA = "dagster/column_schema"
@@ -177,8 +179,16 @@ def _written(rows: int, table: str, kind: str, slice_sql: str) -> dict[str, Any]
 # DuckDB --------------------------------------------------------------------------------
 
 
-def _duckdb_table(table_slice: TableSlice) -> str:
-    return f"{table_slice.schema}.{table_slice.table}"
+def _duckdb_table(
+    table_slice: TableSlice, connection: duckdb.DuckDBPyConnection | None = None
+) -> str:
+    """``schema.table``; with a connection, qualified by its catalog too, since a database
+    file named like the schema (``warehouse.duckdb``) makes ``warehouse.x`` ambiguous."""
+    name = f"{table_slice.schema}.{table_slice.table}"
+    if connection is None:
+        return name
+    [catalog] = connection.execute("SELECT current_database()").fetchone()
+    return f'"{catalog}".{name}'
 
 
 def _open_duckdb(database: str) -> duckdb.DuckDBPyConnection:
@@ -203,7 +213,8 @@ class DuckDbWarehouseClient(DbClient):
 
     @staticmethod
     def ensure_schema_exists(context: OutputContext, table_slice: TableSlice, connection) -> None:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table_slice.schema}")
+        [catalog] = connection.execute("SELECT current_database()").fetchone()
+        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{catalog}".{table_slice.schema}')
 
     @staticmethod
     def get_select_statement(table_slice: TableSlice) -> str:
@@ -234,7 +245,7 @@ class DuckDbWarehouseTypeHandler(DbTypeHandler[pd.DataFrame]):
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection
     ) -> dict[str, Any]:
         layout = TableLayout.of(context)
-        table = _duckdb_table(table_slice)
+        table = _duckdb_table(table_slice, connection)
         rows = layout.to_arrow(obj, table)
         connection.execute(layout.create_statement(table, "duckdb"))
         where = slice_where(table_slice.partition_dimensions)
@@ -242,12 +253,14 @@ class DuckDbWarehouseTypeHandler(DbTypeHandler[pd.DataFrame]):
         connection.register("incoming_rows", rows)
         connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
         connection.unregister("incoming_rows")
-        return _written(rows.num_rows, table, "duckdb", where)
+        return _written(rows.num_rows, _duckdb_table(table_slice), "duckdb", where)
 
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection
     ) -> pd.DataFrame:
-        return connection.execute(DuckDbWarehouseClient.get_select_statement(table_slice)).df()
+        query = DuckDbWarehouseClient.get_select_statement(table_slice)
+        table = _duckdb_table(table_slice)
+        return connection.execute(query.replace(table, _duckdb_table(table_slice, connection))).df()
 
     @property
     def supported_types(self) -> Sequence[type]:
@@ -416,7 +429,7 @@ def warehouse_from_url(
     """The warehouse IO manager named by ``MARKET_DATA_WAREHOUSE``.
 
     ``duckdb:///path/file.duckdb`` or ``bigquery://project/dataset[?location=EU]``; empty:
-    ``warehouse.duckdb`` inside the lake root, which must then be a local folder.
+    ``market.duckdb`` inside the lake root, which must then be a local folder.
     """
     if not url:
         if not is_local(upath(lake_root)):
@@ -425,7 +438,7 @@ def warehouse_from_url(
                 "default: set MARKET_DATA_WAREHOUSE=bigquery://project/dataset (or "
                 "duckdb:///path/file.duckdb)"
             )
-        return DuckDBWarehouseIOManager(database=os.path.join(lake_root, "warehouse.duckdb"))
+        return DuckDBWarehouseIOManager(database=os.path.join(lake_root, DEFAULT_DUCKDB_FILE))
     parsed = urlparse(url)
     if parsed.scheme == "duckdb":
         path = parsed.path if not parsed.netloc else parsed.netloc + parsed.path

@@ -1,6 +1,12 @@
 """Shared fixtures: a local Tardis-compatible server, a temporary lake, bound resources."""
 
 import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from resources import LakeIOManager, TardisSource
+from resources.warehouse import DEFAULT_DUCKDB_FILE, DuckDBWarehouseIOManager
 from tardis_local.server import TardisServer
 
 # Every day the tests touch is exported; the 3rd of January's ETHUSDT trades are empty.
@@ -20,7 +27,7 @@ API_KEY = "test-key"
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The contract's variables must come from the test, never from the developer's shell.
     for name in list(os.environ):
-        if name.startswith(("TARDIS_", "MARKET_DATA_")):
+        if name.startswith(("TARDIS_", "MARKET_DATA_", "BIGQUERY_EMULATOR_")):
             monkeypatch.delenv(name)
 
 
@@ -43,7 +50,10 @@ def bind_resources(
     timeout_seconds: int = 5,
     deadline_seconds: int = 120,
 ) -> dict:
-    """Resources as production binds them, pointed at the local server and lake."""
+    """Resources as production binds them, pointed at the local server and lake, with the
+    embedded DuckDB warehouse beside a local lake (in a temporary folder otherwise)."""
+    local = not str(lake_root).startswith("gs://")
+    folder = Path(lake_root) if local else Path(tempfile.mkdtemp(prefix="warehouse-"))
     return {
         "tardis": TardisSource(
             api_key=api_key,
@@ -53,4 +63,69 @@ def bind_resources(
             deadline_seconds=deadline_seconds,
         ),
         "io_manager": LakeIOManager(root=str(lake_root)),
+        "warehouse_io_manager": DuckDBWarehouseIOManager(
+            database=str(folder / DEFAULT_DUCKDB_FILE)
+        ),
     }
+
+
+# A BigQuery stand-in: bqemulator (DuckDB underneath) in a child process, offline.
+_EMULATOR = """
+import sys
+import duckdb
+from duckdb_extensions import import_extension
+
+# The emulator loads DuckDB's spatial extension at start; install it from its PyPI wheel.
+connection = duckdb.connect()
+import_extension("spatial", con=connection)
+connection.close()
+
+from bqemulator.config import Settings
+from bqemulator.server import run_forever
+
+port = int(sys.argv[1])
+run_forever(
+    Settings(rest_port=port, grpc_port=port + 1, default_project_id=sys.argv[2], log_level="error")
+)
+"""
+BIGQUERY_PROJECT = "test-project"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return port if port < 65_000 else _free_port()
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The endpoint of a local BigQuery emulator, for ``BIGQUERY_EMULATOR_HOST``."""
+    home = tmp_path_factory.mktemp("bigquery-home")
+    port = _free_port()
+    log = (home / "emulator.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _EMULATOR, str(port), BIGQUERY_PROJECT],
+        env={**os.environ, "HOME": str(home)},  # DuckDB keeps its extensions under HOME
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(
+                    f"{endpoint}/bigquery/v2/projects/{BIGQUERY_PROJECT}/datasets"
+                )
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = (home / "emulator.log").read_text()
+                    raise RuntimeError(f"the BigQuery emulator did not start: {output}") from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
