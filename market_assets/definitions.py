@@ -5,6 +5,7 @@ from dagster import Definitions
 from market_assets.automation.sensors import (
     automation_sensor,
     daily_ingest_job,
+    derived_job,
     recent_gaps_sensor,
     tardis_exports_sensor,
 )
@@ -30,7 +31,7 @@ defs = Definitions(
         coverage_heatmap,
     ],
     asset_checks=[*TICK_CHECKS, *CANDLE_CHECKS],
-    jobs=[daily_ingest_job, coverage_heatmap_job],
+    jobs=[daily_ingest_job, derived_job, coverage_heatmap_job],
     schedules=[coverage_heatmap_schedule],
     sensors=[tardis_exports_sensor, recent_gaps_sensor, automation_sensor],
     resources=resources_from_env(),

@@ -391,7 +391,7 @@ class BigQueryWarehouseTypeHandler(DbTypeHandler[pd.DataFrame]):
         self, context: InputContext, table_slice: TableSlice, connection
     ) -> pd.DataFrame:
         query = BigQueryWarehouseClient.get_select_statement(table_slice)
-        return connection.query(query).result().to_dataframe(create_bqstorage_client=False)
+        return connection.query(query).result().to_arrow(create_bqstorage_client=False).to_pandas()
 
     @property
     def supported_types(self) -> Sequence[type]:

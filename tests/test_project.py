@@ -29,6 +29,7 @@ def test_asset_graph_snapshot() -> None:
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == sorted(
         [
             *(f"candles/{tf}" for tf in TIMEFRAMES),
+            *(f"warehouse/candles_{tf}" for tf in TIMEFRAMES),
             "coverage_heatmap",
             "instrument_definitions",
             *(f"ticks/{t}" for t in ticks),
@@ -51,6 +52,10 @@ def test_asset_graph_snapshot() -> None:
         # Day D reads D+1's ticks too: the late trades of D sit in D+1's file.
         mapping = node.partition_mappings[AssetKey(["ticks", "trades"])]
         assert mapping == WITH_NEXT_DAY
+        table = graph.get(AssetKey(["warehouse", f"candles_{timeframe}"]))
+        assert table.parent_keys == {AssetKey(["candles", timeframe])}
+        assert table.io_manager_key == "warehouse_io_manager"
+        assert table.metadata["partition_expr"] == {"date": "date", "venue": "venue"}
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     steady = {"trades", "quotes", "book_snapshot_5", "book_snapshot_25"}
     candle_checks = ("aligned", "ohlc", "trade_counts", "unique", "volume_sums")
@@ -124,7 +129,7 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
 
 def test_backfills_run_one_partition_per_run() -> None:
     partitioned = [a for a in defs.assets if a.partitions_def is not None]
-    assert len(partitioned) == 9
+    assert len(partitioned) == 16
     for asset in partitioned:
         assert asset.backfill_policy.max_partitions_per_run == 1, asset.key
 

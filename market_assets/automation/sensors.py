@@ -40,6 +40,16 @@ daily_ingest_job = define_asset_job(
     executor_def=in_process_executor,
 )
 
+# What is computed from the ticks: candles and their warehouse tables. The automation
+# sensor keeps them current; this job is for backfilling them (one run per day and venue).
+DERIVED_SELECTION = AssetSelection.groups("candles", "warehouse")
+derived_job = define_asset_job(
+    "candles_and_warehouse",
+    selection=DERIVED_SELECTION,
+    description="Candles of every timeframe and their warehouse tables for one (day, venue).",
+    executor_def=in_process_executor,
+)
+
 # Tardis publishes a day around 06:00 UTC the next day; polling every 10 minutes lands
 # it within minutes without load on the API (one small request per venue).
 POLL_SECONDS = 600

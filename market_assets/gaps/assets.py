@@ -17,11 +17,14 @@ from dagster import (
 from pydantic import Field
 
 from market_assets.automation.sensors import ingested_venues
+from market_assets.candles.assets import candles
+from market_assets.candles.checks import CANDLE_CHECKS
 from market_assets.gaps.heatmap import heatmap_png
 from market_assets.gaps.scan import coverage_report
 from market_assets.instruments.assets import instrument_definitions
 from market_assets.ticks.assets import TICK_ASSETS
 from market_assets.ticks.checks import TICK_CHECKS
+from market_assets.warehouse.assets import WAREHOUSE_ASSETS
 
 HEATMAP_DAYS = 90
 
@@ -39,8 +42,8 @@ class HeatmapWindow(Config):
     kinds={"png"},
     description=(
         f"Coverage of the last {HEATMAP_DAYS} days (configurable) for every ingested venue: "
-        "each cell is the worst state of a (day, venue) over instrument definitions and "
-        "raw ticks."
+        "each cell is the worst state of a (day, venue) over instrument definitions, raw "
+        "ticks, candles and warehouse tables."
     ),
 )
 def coverage_heatmap(context: AssetExecutionContext, config: HeatmapWindow) -> MaterializeResult:
@@ -51,8 +54,13 @@ def coverage_heatmap(context: AssetExecutionContext, config: HeatmapWindow) -> M
     )
     first = last - timedelta(days=config.days - 1)
     venues = ingested_venues()
-    assets = [instrument_definitions.key, *(a.key for a in TICK_ASSETS.values())]
-    checks = [key for check in TICK_CHECKS for key in check.check_keys]
+    assets = [
+        instrument_definitions.key,
+        *(a.key for a in TICK_ASSETS.values()),
+        *candles.keys,
+        *(a.key for a in WAREHOUSE_ASSETS.values()),
+    ]
+    checks = [key for check in [*TICK_CHECKS, *CANDLE_CHECKS] for key in check.check_keys]
     coverages = coverage_report(context.instance, checks, assets, venues, first, last)
     png = base64.b64encode(heatmap_png(coverages, venues, first, last)).decode()
     return MaterializeResult(
