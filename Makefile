@@ -9,7 +9,11 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 SAMPLE := $(CURDIR)/sample/tardis
 DEMO_DAYS := 2024-01-01 2024-01-02
 DEMO_VENUES := binance deribit
-DEMO_ASSETS := key:instrument_definitions or group:ticks
+DEMO_INGEST := key:instrument_definitions or group:ticks
+DEMO_DERIVED := group:candles or group:warehouse
+DEMO_QUERY := SELECT venue, instrument_key, count(*) AS bars, sum(trade_count) AS trades, \
+	round(sum(quote_volume) / sum(volume), 2) AS vwap FROM warehouse.candles_1h \
+	WHERE date = DATE '2024-01-01' GROUP BY ALL ORDER BY ALL
 
 .PHONY: install demo test lint ui bench clean
 
@@ -30,16 +34,25 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m tardis_local mirror $(SAMPLE) --from 2024-01-01 --to 2024-01-03 \
 		$(foreach v,$(DEMO_VENUES),--venue $(v))
 	@for day in $(DEMO_DAYS); do for venue in $(DEMO_VENUES); do \
-		echo "== materialising $$day|$$venue"; \
+		echo "== ingesting $$day|$$venue"; \
 		TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data \
 		$(BIN)/dagster asset materialize -m market_assets \
-			--select "$(DEMO_ASSETS)" --partition "$$day|$$venue" || exit 1; \
+			--select "$(DEMO_INGEST)" --partition "$$day|$$venue" || exit 1; \
+	done; done
+	@# Candles after both days' ticks: the first day takes its late trades from the second.
+	@for day in $(DEMO_DAYS); do for venue in $(DEMO_VENUES); do \
+		echo "== candles and warehouse tables of $$day|$$venue"; \
+		MARKET_DATA_ROOT=$(CURDIR)/data \
+		$(BIN)/dagster asset materialize -m market_assets \
+			--select "$(DEMO_DERIVED)" --partition "$$day|$$venue" || exit 1; \
 	done; done
 	@echo "== drawing the coverage heatmap of the sample days"
 	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster asset materialize -m market_assets \
 		--select coverage_heatmap \
 		--config-json '{"ops": {"coverage_heatmap": {"config": {"last": "2024-01-02", "days": 2}}}}'
 	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/python -m resources
+	@echo "== the warehouse (DuckDB): hourly bars of 2024-01-01"
+	$(BIN)/python -c "import duckdb; duckdb.connect('data/market.duckdb', read_only=True).sql(\"$(DEMO_QUERY)\").show()"
 	@echo
 	@echo "Open the UI on these partitions:"
 	@echo "  DAGSTER_HOME=$(DAGSTER_HOME) TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster dev"
@@ -59,6 +72,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_trades.py
 	$(BIN)/python bench/ingest_options_chain.py
+	$(BIN)/python bench/candles.py
 	$(BIN)/python bench/gap_report.py
 
 clean:

@@ -196,9 +196,13 @@ def _open_duckdb(database: str) -> duckdb.DuckDBPyConnection:
     for attempt in range(DUCKDB_LOCK_ATTEMPTS):
         try:
             return duckdb.connect(database)
-        except duckdb.IOException:
+        except duckdb.IOException as error:
             if attempt == DUCKDB_LOCK_ATTEMPTS - 1:
-                raise
+                raise duckdb.IOException(
+                    f"{database} stayed locked by another process (a DuckDB file has one "
+                    "writer at a time, and readers hold it too): close other connections "
+                    f"to it and rerun the partition. DuckDB said: {error}"
+                ) from error
             time.sleep(min(0.5 * 2**attempt, 10))
     raise AssertionError("unreachable")
 
