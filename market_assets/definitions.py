@@ -1,6 +1,6 @@
 """The code location: every asset, check and resource of the market-data graph."""
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from market_assets.automation.sensors import (
     automation_sensor,
@@ -35,4 +35,7 @@ defs = Definitions(
     schedules=[coverage_heatmap_schedule],
     sensors=[tardis_exports_sensor, recent_gaps_sensor, automation_sensor],
     resources=resources_from_env(),
+    # A run is the unit of parallelism (one per day and venue, queued and pooled); its
+    # steps run in one process instead of paying Dagster's start-up for each of them.
+    executor=in_process_executor,
 )

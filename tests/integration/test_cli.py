@@ -7,6 +7,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from resources.lake import ParquetLake
 from tardis_local.mirror import write_mirror
 from tardis_local.server import TardisServer
@@ -82,3 +84,39 @@ def test_materialize_over_http_and_a_clear_error_without_key(tmp_path: Path) -> 
 def test_definitions_validate(tmp_path: Path) -> None:
     done = dagster(["definitions", "validate", "-m", "market_assets"], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_candles_and_warehouse_from_the_cli(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    days = [date(2024, 1, 2), date(2024, 1, 3)]
+    write_mirror(mirror, days, exchanges=["binance"], data_types=["trades"])
+    for day in days:
+        ingest = dagster(materialize(f"{day}|binance"), tmp_path, TARDIS_MIRROR=str(mirror))
+        assert ingest.returncode == 0, ingest.stderr[-3000:]
+
+    derived = [
+        "asset",
+        "materialize",
+        "-m",
+        "market_assets",
+        "--select",
+        "group:candles or group:warehouse",
+        "--partition",
+        "2024-01-02|binance",
+    ]
+    done = dagster(derived, tmp_path)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr
+    assert "ASSET_CHECK_EVALUATION" in done.stderr
+    database = tmp_path / "lake" / "market.duckdb"  # the default: inside the local lake
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT instrument_key, count(*), sum(trade_count) FROM warehouse.candles_1h "
+            "WHERE date = DATE '2024-01-02' AND venue = 'binance' GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    assert [(key, bars) for key, bars, _ in rows] == [
+        ("BINANCE:SPOT_PAIR:BTC-USDT", 24),
+        ("BINANCE:SPOT_PAIR:ETH-USDT", 24),
+    ]
+    assert all(trades > 0 for *_, trades in rows)
