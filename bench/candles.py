@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, peak_rss_mb, report
+from common import best_of, peak_rss_mb, report
 
 DAY = date(2024, 3, 1)
 VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"
@@ -49,16 +49,22 @@ def run_polars(trades: Path) -> int:
     for every in EVERY.values():
         bars += (
             frame.group_by_dynamic("timestamp", every=every, group_by="instrument_key")
-            .agg(
-                pl.col("price").first().alias("open"),
-                pl.col("price").max().alias("high"),
-                pl.col("price").min().alias("low"),
-                pl.col("price").last().alias("close"),
-                pl.col("amount").sum().alias("volume"),
-            )
+            .agg(*_ohlcv())
             .height
         )
     return bars
+
+
+def _ohlcv() -> list:
+    import polars as pl
+
+    return [
+        pl.col("price").first().alias("open"),
+        pl.col("price").max().alias("high"),
+        pl.col("price").min().alias("low"),
+        pl.col("price").last().alias("close"),
+        pl.col("amount").sum().alias("volume"),
+    ]
 
 
 def run_polars_features(trades: Path) -> int:
@@ -80,11 +86,7 @@ def run_polars_features(trades: Path) -> int:
         bars += (
             frame.group_by_dynamic("timestamp", every=every, group_by="instrument_key")
             .agg(
-                pl.col("price").first().alias("open"),
-                pl.col("price").max().alias("high"),
-                pl.col("price").min().alias("low"),
-                pl.col("price").last().alias("close"),
-                pl.col("amount").sum().alias("volume"),
+                *_ohlcv(),
                 pl.col("notional").sum().alias("quote_volume"),
                 pl.len().alias("trade_count"),
                 *(
@@ -164,12 +166,7 @@ def main() -> None:
             f"ingested {args.rows:,} trades of {DAY} into {trades.stat().st_size / 1e6:.1f} MB "
             f"of Parquet in {time.perf_counter() - started:.1f} s"
         )
-        best: dict[str, dict] = {}
-        for _ in range(args.repeat):
-            for name in CONTENDERS:
-                figures = measure(__file__, name, "--trades", str(trades))
-                if name not in best or figures["seconds"] < best[name]["seconds"]:
-                    best[name] = figures
+        best = best_of(__file__, CONTENDERS, args.repeat, "--trades", str(trades))
 
     print(f"\n{'contender':<16} {'bars':>8} {'seconds':>8} {'peak RSS MB':>12}")
     for name, figures in best.items():

@@ -4,6 +4,7 @@ import json
 import resource
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -37,3 +38,14 @@ def measure(script: str, *args: str) -> dict:
         cwd=Path(script).resolve().parents[1],
     )
     return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def best_of(script: str, contenders: Iterable[str], repeat: int, *args: str) -> dict[str, dict]:
+    """Each contender measured ``repeat`` times, taking turns; its fastest run kept."""
+    best: dict[str, dict] = {}
+    for _ in range(repeat):
+        for name in contenders:
+            figures = measure(script, name, *args)
+            if name not in best or figures["seconds"] < best[name]["seconds"]:
+                best[name] = figures
+    return best

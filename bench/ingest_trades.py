@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, peak_rss_mb, report
+from common import best_of, peak_rss_mb, report
 
 DAY = date(2024, 3, 1)
 VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"
@@ -138,12 +138,7 @@ def main() -> None:
             f"generated {args.rows:,} trades, {source.stat().st_size / 1e6:.1f} MB gzipped, "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        best: dict[str, dict] = {}
-        for _ in range(args.repeat):
-            for name in CONTENDERS:
-                figures = measure(__file__, name, "--source", str(source))
-                if name not in best or figures["seconds"] < best[name]["seconds"]:
-                    best[name] = figures
+        best = best_of(__file__, CONTENDERS, args.repeat, "--source", str(source))
 
     print(f"\n{'contender':<13} {'rows':>11} {'seconds':>8} {'rows/s':>12} {'peak RSS MB':>12}")
     for name, figures in best.items():

@@ -64,17 +64,18 @@ def candle_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield root
 
 
+def bound(lake: Path, warehouse) -> dict:
+    return {
+        # Nothing upstream runs: the source is bound only because the graph names it.
+        "tardis": TardisSource(),
+        "io_manager": LakeIOManager(root=str(lake)),
+        "warehouse_io_manager": warehouse,
+    }
+
+
 def load(lake: Path, warehouse, day: str, venue: str) -> None:
     result = materialize(
-        ALL,
-        selection=TABLE,
-        resources={
-            # Nothing upstream runs: the source is bound only because the graph names it.
-            "tardis": TardisSource(),
-            "io_manager": LakeIOManager(root=str(lake)),
-            "warehouse_io_manager": warehouse,
-        },
-        partition_key=f"{day}|{venue}",
+        ALL, selection=TABLE, resources=bound(lake, warehouse), partition_key=f"{day}|{venue}"
     )
     assert result.success
 
@@ -142,11 +143,7 @@ def read_slice(lake: Path, warehouse, day: str, venue: str) -> list[pd.DataFrame
     result = materialize(
         [*ALL, slice_reader],
         selection=[slice_reader],
-        resources={
-            "tardis": TardisSource(),
-            "io_manager": LakeIOManager(root=str(lake)),
-            "warehouse_io_manager": warehouse,
-        },
+        resources=bound(lake, warehouse),
         partition_key=f"{day}|{venue}",
     )
     assert result.success
