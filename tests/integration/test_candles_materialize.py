@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from dagster import evaluate_automation_conditions as evaluate
 
+from market_assets.automation.sensors import INGEST_SELECTION
 from market_assets.candles.assets import candle_key, candles
 from market_assets.candles.checks import CANDLE_CHECKS
 from market_assets.definitions import defs
@@ -16,20 +17,24 @@ from resources.lake import ParquetLake
 from tardis_local.server import TardisServer
 from tests.conftest import bind_resources
 
-INGEST = [a for a in defs.assets if a is not candles and a.key != AssetKey("coverage_heatmap")]
+ALL = [a for a in defs.assets if AssetKey("coverage_heatmap") not in a.keys]
 CANDLES = AssetSelection.assets(candles) | AssetSelection.checks(*CANDLE_CHECKS)
 DAY, NEXT = "2024-01-01", "2024-01-02"
 
 
 def ingest(resources: dict, instance: DagsterInstance, day: str, venue: str) -> None:
     assert materialize(
-        INGEST, resources=resources, instance=instance, partition_key=f"{day}|{venue}"
+        ALL,
+        selection=INGEST_SELECTION,
+        resources=resources,
+        instance=instance,
+        partition_key=f"{day}|{venue}",
     ).success
 
 
 def build_candles(resources: dict, instance: DagsterInstance, day: str, venue: str):
     return materialize(
-        [candles, *INGEST, *CANDLE_CHECKS],
+        [*ALL, *CANDLE_CHECKS],
         selection=CANDLES,
         resources=resources,
         instance=instance,
