@@ -229,27 +229,31 @@ class TradeTape:
 class TradeBars:
     """Trade features of one instrument's day, for any timeframe.
 
-    Work shared by the timeframes (notional, per-side volumes, the delay order) is done
-    once; each timeframe then costs a handful of segment reductions.
+    Work shared by the timeframes (notional, delays, per-side volumes and counts) is done
+    once; each timeframe then costs a handful of segment reductions and, for the median
+    delay, one partial sort per bar.
     """
 
     def __init__(self, tape: TradeTape) -> None:
         self.tape = tape
         self.notional = tape.price * tape.amount
-        self.delay_us = tape.local - tape.ts
+        delay = tape.local - tape.ts
+        if delay.size and delay.min() > -(2**31) and delay.max() < 2**31:
+            delay = delay.astype(np.int32)  # half the bytes to reduce and partition
+        self.delay_us = delay
         self.side_amount = [np.where(tape.side == code, tape.amount, 0.0) for code in range(3)]
-        self.side_count = [
-            np.concatenate(([0], np.cumsum(tape.side == code, dtype=np.int64))) for code in range(3)
-        ]
-        self._by_delay: tuple[np.ndarray, np.ndarray] | None = None
+        self.side_count = []
+        for code in range(3):
+            running = np.zeros(tape.ts.size + 1, dtype=np.int64)
+            np.cumsum(tape.side == code, out=running[1:])
+            self.side_count.append(running)
 
     def columns_by_timeframe(self, timeframes: Iterable[int]) -> dict[int, dict[str, Column]]:
         """``columns`` for several timeframes (seconds), computed side by side: numpy's
-        sorts and reductions release the GIL, so threads use every core."""
+        reductions and partitions release the GIL, so threads use every core."""
         timeframes = list(timeframes)
         if not timeframes:
             return {}
-        self._delays_sorted()  # shared by every timeframe: computed once, up front
         with ThreadPoolExecutor(min(len(timeframes), os.cpu_count() or 1)) as pool:
             return dict(zip(timeframes, pool.map(self.columns, timeframes), strict=True))
 
@@ -275,10 +279,14 @@ class TradeBars:
 
         volume = reduced(np.add, tape.amount)
         quote_volume = reduced(np.add, self.notional)
+        delay_sum = np.zeros(bars, dtype=np.int64)
+        if first.size:
+            # Summed as integers: exact, whatever the order.
+            delay_sum[traded] = np.add.reduceat(self.delay_us, first, dtype=np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             vwap = quote_volume / volume
             mean_size = volume / counts
-            delay_mean = reduced(np.add, self.delay_us.astype(np.float64)) / counts / 1_000
+            delay_mean = delay_sum / counts / 1_000
         out_us = np.zeros(bars, dtype=np.int64)
         if first.size:
             out_us[traded] = np.maximum.reduceat(tape.local, first)
@@ -301,41 +309,26 @@ class TradeBars:
             "mean_trade_size": (mean_size, traded),
             "max_trade_size": (reduced(np.maximum, tape.amount), traded),
             "delay_min_ms": (reduced(np.minimum, self.delay_us) / 1_000, traded),
-            "delay_median_ms": (self._median_delay_ms(seconds, starts, counts), traded),
+            "delay_median_ms": (self._median_delay_ms(first, counts[traded], bars, traded), traded),
             "delay_mean_ms": (delay_mean, traded),
             "delay_max_ms": (reduced(np.maximum, self.delay_us) / 1_000, traded),
             "timestamp_out": (out_us, traded),
         }
         return columns
 
-    def _median_delay_ms(self, seconds: int, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Exact per-bar median delay: rows in delay order, regrouped by bar with a
-        stable (radix) sort, so each bar's delays come out sorted."""
-        out = np.full(counts.size, np.nan)
-        if not self.delay_us.size:
-            return out
-        by_delay, grid_bar = self._delays_sorted()
-        traded = counts > 0
-        low = starts[traded] + (counts[traded] - 1) // 2
-        high = starts[traded] + counts[traded] // 2
-        if counts.size > 1:
-            bar = grid_bar // grid_bar.dtype.type(seconds // GRID_SECONDS)
-            # One radix pass instead of two when the day has at most 256 bars.
-            regroup = np.argsort(bar.astype(np.uint8) if counts.size <= 256 else bar, kind="stable")
-            low, high = regroup[low], regroup[high]
-        out[traded] = (by_delay[low].astype(np.float64) + by_delay[high]) / 2 / 1_000
+    def _median_delay_ms(
+        self, first: np.ndarray, sizes: np.ndarray, bars: int, traded: np.ndarray
+    ) -> np.ndarray:
+        """Exact median delay of each traded bar: a partial sort of the bar's delays."""
+        medians = np.empty(first.size)
+        delay = self.delay_us
+        for n, (start, size) in enumerate(zip(first.tolist(), sizes.tolist(), strict=True)):
+            low, high = (size - 1) // 2, size // 2
+            part = np.partition(delay[start : start + size], (low, high))
+            medians[n] = (float(part[low]) + float(part[high])) / 2
+        out = np.full(bars, np.nan)
+        out[traded] = medians / 1_000
         return out
-
-    def _delays_sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        """Delays (µs) in ascending order, and each one's 15-second bar of the day."""
-        if self._by_delay is None:
-            delay = self.delay_us
-            if delay.size and delay.min() > -(2**31) and delay.max() < 2**31:
-                delay = delay.astype(np.int32)  # half the bytes to sort and move
-            order = np.argsort(delay)
-            grid_bar = (self.tape.ts - self.tape.day_start_us) // (GRID_SECONDS * US_PER_SECOND)
-            self._by_delay = (delay[order], grid_bar.astype(np.uint16)[order])
-        return self._by_delay
 
 
 def liquidation_columns(tape: TradeTape, seconds: int) -> dict[str, Column]:
