@@ -165,11 +165,22 @@ def in_source_order(tables: Iterable[pa.Table | None]) -> pa.Table | None:
     return pa.concat_tables(present, promote_options="default")
 
 
-def _stable_time_order(ts: np.ndarray) -> np.ndarray | None:
-    """The stable order by exchange time, or None when rows already are in that order."""
+def _rows_between(ts: np.ndarray, start: int, end: int) -> tuple[np.ndarray | slice, np.ndarray]:
+    """Which rows, in which order, are stamped in ``[start, end)`` µs: (rows, their
+    exchange timestamps).
+
+    Rows are ordered by exchange time, ties in source order (a stable sort, skipped when
+    the file already is in order); the wanted rows are then one run of the sorted rows.
+    ``rows`` is a slice when no reordering was needed, so columns are taken as views.
+    """
+    edges = [start, end]
     if ts.size < 2 or bool(np.all(ts[1:] >= ts[:-1])):
-        return None
-    return np.argsort(ts, kind="stable")
+        first, end = np.searchsorted(ts, edges)
+        return slice(first, end), ts[first:end]
+    order = np.argsort(ts, kind="stable")
+    ordered = ts[order]
+    first, end = np.searchsorted(ordered, edges)
+    return order[first:end], ordered[first:end]
 
 
 def side_codes(side: pa.ChunkedArray) -> np.ndarray:
@@ -203,21 +214,16 @@ class TradeTape:
     def of_day(cls, table: pa.Table, day_start_us: int) -> "TradeTape":
         """The rows of ``table`` (source order) stamped inside the day, ordered by
         exchange time with ties in source order."""
-        ts = micros(table["timestamp"])
-        inside = (ts >= day_start_us) & (ts < day_start_us + US_PER_DAY)
-        rows = np.flatnonzero(inside)
-        ts = ts[rows]
-        order = _stable_time_order(ts)
-        if order is not None:
-            rows, ts = rows[order], ts[order]
-        codes = side_codes(table["side"])[rows]
+        rows, ts = _rows_between(
+            micros(table["timestamp"]), day_start_us, day_start_us + US_PER_DAY
+        )
         return cls(
             day_start_us=day_start_us,
             ts=ts,
             local=micros(table["local_timestamp"])[rows],
             price=floats(table["price"])[rows],
             amount=floats(table["amount"])[rows],
-            side=codes,
+            side=side_codes(table["side"])[rows],
         )
 
     def segments(self, seconds: int) -> tuple[np.ndarray, np.ndarray]:
@@ -361,12 +367,12 @@ class StateTape:
 
     @classmethod
     def of_day(cls, table: pa.Table, day_start_us: int) -> "StateTape":
-        ts = micros(table["timestamp"])
-        rows = np.flatnonzero(ts < day_start_us + US_PER_DAY)
-        ts = ts[rows]
-        order = _stable_time_order(ts)
-        if order is not None:
-            rows, ts = rows[order], ts[order]
+        everything_before = np.iinfo(np.int64).min
+        rows, ts = _rows_between(
+            micros(table["timestamp"]), everything_before, day_start_us + US_PER_DAY
+        )
+        if isinstance(rows, slice):
+            return cls(day_start_us, ts, table.slice(rows.start, rows.stop - rows.start))
         return cls(day_start_us, ts, table.take(pa.array(rows)))
 
     def values(self, name: str) -> np.ndarray:
