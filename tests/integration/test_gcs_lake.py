@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, materialize
+from dagster import AssetKey, AssetSelection, materialize
 from gcp_storage_emulator.server import create_server
 
 from market_assets.definitions import defs
@@ -81,3 +81,35 @@ def test_mirror_on_gcs_needs_no_http(tmp_path: Path, gcs_bucket: str) -> None:
     assert "DERIBIT:PERPETUAL:BTC-USD" in set(table.column("instrument_key").to_pylist())
     sources = result.asset_materializations_for_node("ticks__trades")[0].metadata["sources"]
     assert all(r.data["url"].startswith("gs://") for r in sources.value.records)
+
+
+def test_candles_read_the_next_day_from_a_gcs_lake(
+    tardis_server: TardisServer, gcs_bucket: str
+) -> None:
+    root = f"gs://{gcs_bucket}/lake"
+    resources = bind_resources(tardis_server, root)
+    everything = [a for a in defs.assets if AssetKey("coverage_heatmap") not in a.keys]
+    for day in ("2024-01-02", "2024-01-03"):
+        ingest = materialize(
+            everything,
+            selection=[*ASSETS],
+            resources=resources,
+            partition_key=f"{day}|binance",
+        )
+        assert ingest.success
+
+    built = materialize(
+        everything,
+        # One timeframe of the multi-asset: the others are not built.
+        selection=AssetSelection.assets(AssetKey(["candles", "1h"])),
+        resources=resources,
+        partition_key="2024-01-02|binance",
+    )
+
+    assert built.success
+    [event] = built.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["next_day_included"].value is True
+    assert metadata["late_trades_from_next_day"].value > 0
+    bars = ParquetLake(root).read(("candles", "1h"), "2024-01-02", "binance")
+    assert bars.num_rows == 2 * 24
