@@ -36,6 +36,7 @@ from market_assets.candles.build import InstrumentDay, instrument_candles
 from market_assets.candles.chart import candlestick_png
 from market_assets.candles.options import (
     CHAIN_COLUMNS,
+    Chain,
     OptionGrid,
     candidate_expiries,
     option_grids,
@@ -216,6 +217,7 @@ def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
         return {}
     listings = pa.concat_tables(
         handle.read_file(name, columns=["instrument_key", "expiration", "timestamp"], filters=where)
+        .unify_dictionaries()  # row groups carry their own dictionaries
         .group_by(["instrument_key", "expiration"])
         .aggregate([("timestamp", "min")])
         .rename_columns(["instrument_key", "expiration", "first_seen"])
@@ -225,13 +227,20 @@ def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
     if not wanted.size:
         return {}
     chosen = pc.field("expiration").isin(pa.array(wanted, pa.int64()).cast(TIMESTAMP))
-    rows = in_source_order(
-        handle.read_file(
-            name, columns=list(CHAIN_COLUMNS), filters=chosen if where is None else chosen & where
-        )
-        for handle, name, where in files
+    # File by file into arrays, so no more than one file's table is held at a time.
+    arrays = Chain.concat(
+        [
+            Chain.of(
+                handle.read_file(
+                    name,
+                    columns=list(CHAIN_COLUMNS),
+                    filters=chosen if where is None else chosen & where,
+                )
+            )
+            for handle, name, where in files
+        ]
     )
-    return option_grids(rows, day_start_us)
+    return option_grids(arrays, day_start_us)
 
 
 def _metadata(

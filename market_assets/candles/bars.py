@@ -26,7 +26,7 @@ volumes of an instrument that has the data but not in that bar:
 """
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -183,17 +183,23 @@ def _rows_between(ts: np.ndarray, start: int, end: int) -> tuple[np.ndarray | sl
     return order[first:end], ordered[first:end]
 
 
-def side_codes(side: pa.ChunkedArray) -> np.ndarray:
-    """Taker sides as indexes into ``SIDES`` (int8), read through the dictionary."""
+def label_codes(column: pa.ChunkedArray, labels: Sequence[str]) -> np.ndarray:
+    """A label column as indexes into ``labels`` (int8; −1 for anything else), read
+    through the dictionary when the column has one."""
     parts = []
-    for chunk in side.chunks:
+    for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type):
-            known = pc.index_in(chunk.dictionary.cast(pa.string()), pa.array(SIDES))
+            known = pc.index_in(chunk.dictionary.cast(pa.string()), pa.array(labels))
             chunk = pc.take(known, chunk.indices)
         else:
-            chunk = pc.index_in(chunk.cast(pa.string()), pa.array(SIDES))
+            chunk = pc.index_in(chunk.cast(pa.string()), pa.array(labels))
         parts.append(chunk.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8))
-    codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
+
+
+def side_codes(side: pa.ChunkedArray) -> np.ndarray:
+    """Taker sides as indexes into ``SIDES`` (int8)."""
+    codes = label_codes(side, SIDES)
     if np.any(codes < 0):
         raise ValueError(f"trade sides outside {SIDES}")
     return codes

@@ -17,6 +17,7 @@ Every bar close of every timeframe lies on the 15-second grid, so the features a
 computed once per grid point and each timeframe picks its closes.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from market_assets.candles.bars import (
     US_PER_SECOND,
     Column,
     floats,
+    label_codes,
     micros,
 )
 
@@ -125,30 +127,109 @@ def _take(column: Column, rows: np.ndarray) -> Column:
     return values[rows], None if valid is None else valid[rows]
 
 
-def option_grids(chain: pa.Table, day_start_us: int) -> dict[str, OptionGrid]:
+@dataclass(frozen=True)
+class Chain:
+    """The options chain's columns as arrays, one entry per row; ``option`` indexes
+    ``names`` (instrument keys)."""
+
+    names: list[str]
+    option: np.ndarray
+    ts: np.ndarray
+    expiration: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    mark_iv: np.ndarray
+    delta: np.ndarray
+    underlying_price: np.ndarray
+
+    @classmethod
+    def of(cls, chain: pa.Table) -> "Chain":
+        """``CHAIN_COLUMNS`` of ``chain`` read once into arrays (no copy of the table)."""
+        keys = chain["instrument_key"]
+        if not pa.types.is_dictionary(keys.type):
+            keys = pc.dictionary_encode(keys)
+        keys = pa.chunked_array(keys.chunks or [], keys.type).unify_dictionaries()
+        names = keys.chunks[0].dictionary.cast(pa.string()).to_pylist() if keys.chunks else []
+        option = (
+            np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in keys.chunks])
+            if keys.chunks
+            else np.zeros(0, dtype=np.int32)
+        )
+        return cls(
+            names=names,
+            option=option.astype(np.int64),
+            ts=micros(chain["timestamp"]),
+            expiration=micros(chain["expiration"]),
+            strike=floats(chain["strike_price"]),
+            is_call=label_codes(chain["type"], ("call", "put")) == 0,
+            mark_iv=floats(chain["mark_iv"]),
+            delta=floats(chain["delta"]),
+            underlying_price=floats(chain["underlying_price"]),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence["Chain"]) -> "Chain":
+        """``parts`` one after another (source order), their option codes unified."""
+        if len(parts) == 1:
+            return parts[0]
+        names: list[str] = []
+        position: dict[str, int] = {}
+        options = []
+        for part in parts:
+            for name in part.names:
+                position.setdefault(name, len(position))
+            recode = np.array([position[name] for name in part.names] or [0], dtype=np.int64)
+            options.append(recode[part.option] if part.option.size else part.option)
+        names = list(position)
+
+        def joined(field: str) -> np.ndarray:
+            return np.concatenate([getattr(part, field) for part in parts])
+
+        return cls(
+            names=names,
+            option=np.concatenate(options) if options else np.zeros(0, dtype=np.int64),
+            **{
+                field: joined(field)
+                for field in (
+                    "ts",
+                    "expiration",
+                    "strike",
+                    "is_call",
+                    "mark_iv",
+                    "delta",
+                    "underlying_price",
+                )
+            },
+        )
+
+
+def option_grids(chain: pa.Table | Chain, day_start_us: int) -> dict[str, OptionGrid]:
     """Per underlying, the option features at every close of the day.
 
-    ``chain`` holds at least ``CHAIN_COLUMNS``, in source order; rows of any expiry may
-    be present (pass the ``candidate_expiries`` ones to save memory).
+    ``chain`` holds at least ``CHAIN_COLUMNS`` (a table, or its ``Chain`` arrays), in
+    source order; rows of any expiry may be present (pass the ``candidate_expiries``
+    ones to save memory).
     """
-    ts = micros(chain["timestamp"])
-    keep = (ts >= day_start_us - LOOKBACK_US) & (ts < day_start_us + US_PER_DAY)
-    chain = chain.filter(pa.array(keep))
-    keys = pc.dictionary_encode(chain["instrument_key"].cast(pa.string())).combine_chunks()
-    names = keys.dictionary.to_pylist()
-    codes = keys.indices.to_numpy(zero_copy_only=False)
-    bases = np.array([underlying_of(name) for name in names] or [""], dtype=object)[codes]
-    grids = {}
-    for base in sorted(set(bases.tolist())):
-        rows = pa.array(np.flatnonzero(bases == base))
-        grids[base] = _grid(chain.take(rows), day_start_us)
-    return grids
+    arrays = chain if isinstance(chain, Chain) else Chain.of(chain)
+    keep = (arrays.ts >= day_start_us - LOOKBACK_US) & (arrays.ts < day_start_us + US_PER_DAY)
+    # Only entries that rows use: a lake dictionary may hold more than its rows name.
+    used = np.unique(arrays.option)
+    option_base = {int(code): underlying_of(arrays.names[code]) for code in used}
+    bases = sorted(set(option_base.values()))
+    base_of_option = np.full(len(arrays.names) or 1, -1, dtype=np.int64)
+    for code, base in option_base.items():
+        base_of_option[code] = bases.index(base)
+    row_base = base_of_option[arrays.option] if arrays.option.size else arrays.option
+    return {
+        base: _grid(arrays, np.flatnonzero(keep & (row_base == number)), day_start_us)
+        for number, base in enumerate(bases)
+    }
 
 
-def _grid(chain: pa.Table, day_start_us: int) -> OptionGrid:
+def _grid(chain: Chain, rows: np.ndarray, day_start_us: int) -> OptionGrid:
     closes = grid_closes(day_start_us)
-    expiration = micros(chain["expiration"])
-    listed, first_seen = first_listed(expiration, micros(chain["timestamp"]))
+    expiration = chain.expiration[rows]
+    listed, first_seen = first_listed(expiration, chain.ts[rows])
     chosen = expiry_choice(listed, first_seen, closes)
     size = closes.size
     expiry = np.zeros(size, dtype=np.int64)
@@ -157,8 +238,8 @@ def _grid(chain: pa.Table, day_start_us: int) -> OptionGrid:
     expiry[has_expiry] = listed[chosen[has_expiry]]
     for index in np.unique(chosen[has_expiry]):
         points = np.flatnonzero(chosen == index)
-        rows = np.flatnonzero(expiration == listed[index])
-        for name, values in _expiry_features(chain.take(pa.array(rows)), closes[points]).items():
+        of_expiry = rows[expiration == listed[index]]
+        for name, values in _expiry_features(chain, of_expiry, closes[points]).items():
             features[name][points] = values
     return OptionGrid(
         expiry=(expiry, has_expiry),
@@ -168,19 +249,16 @@ def _grid(chain: pa.Table, day_start_us: int) -> OptionGrid:
     )
 
 
-def _expiry_features(rows: pa.Table, closes: np.ndarray) -> dict[str, np.ndarray]:
+def _expiry_features(chain: Chain, rows: np.ndarray, closes: np.ndarray) -> dict[str, np.ndarray]:
     """ATM IV, 25-delta risk reversal and put/call ratio of one expiry at ``closes``."""
-    keys = pc.dictionary_encode(rows["instrument_key"].cast(pa.string())).combine_chunks()
-    code = keys.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    ts = micros(rows["timestamp"])
-    strike = floats(rows["strike_price"])
-    is_call = pc.equal(rows["type"].cast(pa.string()), "call").to_numpy(zero_copy_only=False)
+    listed_options, code = np.unique(chain.option[rows], return_inverse=True)
+    ts = chain.ts[rows]
     # Options as columns, ordered by strike so that ties pick the lower strike.
-    options = len(keys.dictionary)
+    options = listed_options.size
     option_strike = np.zeros(options)
-    option_strike[code] = strike
+    option_strike[code] = chain.strike[rows]
     option_call = np.zeros(options, dtype=bool)
-    option_call[code] = is_call
+    option_call[code] = chain.is_call[rows]
     by_strike = np.lexsort((~option_call, option_strike))
     column_of = np.empty(options, dtype=np.int64)
     column_of[by_strike] = np.arange(options)
@@ -196,17 +274,17 @@ def _expiry_features(rows: pa.Table, closes: np.ndarray) -> dict[str, np.ndarray
     queries = np.arange(options)[None, :] * band + (closes[:, None] - origin)
     found = np.searchsorted(sorted_key, queries, side="left") - 1
     present = found >= band_start[None, :]
-    row = order[np.maximum(found, 0)]
+    row = rows[order[np.maximum(found, 0)]]
 
     def matrix(values: np.ndarray) -> np.ndarray:
         return np.where(present, values[row], np.nan)
 
     iv, delta, underlying = (
-        matrix(floats(rows["mark_iv"])),
-        matrix(floats(rows["delta"])),
-        matrix(floats(rows["underlying_price"])),
+        matrix(chain.mark_iv),
+        matrix(chain.delta),
+        matrix(chain.underlying_price),
     )
-    stamp = np.where(present, ts[row], np.iinfo(np.int64).min)
+    stamp = np.where(present, chain.ts[row], np.iinfo(np.int64).min)
     latest = np.argmax(stamp, axis=1)
     spot = underlying[np.arange(closes.size), latest]
     strikes = option_strike[by_strike][None, :]
