@@ -141,12 +141,12 @@ class ParquetLake:
         filters: pc.Expression | None = None,
     ) -> pa.Table:
         """One Parquet file of the lake, optionally only the rows matching ``filters``."""
-        return pq.read_table(
-            path.path,
-            filesystem=path.fs,
-            columns=None if columns is None else list(columns),
-            filters=filters,
-        )
+        wanted = None if columns is None else list(columns)
+        if is_local(path):
+            return pq.read_table(path.path, columns=wanted, filters=filters)
+        # Opened and closed here: fsspec's read-ahead ends with the read, not at exit.
+        with path.fs.open(path.path, "rb") as handle:
+            return pq.read_table(handle, columns=wanted, filters=filters)
 
     def row_count(self, path: UPath) -> int:
         """Rows of one Parquet file, from its footer."""

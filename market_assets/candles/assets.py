@@ -137,11 +137,18 @@ def candles(
     instruments = _instrument_files(inputs)
     if not instruments:
         context.log.warning(f"{day}|{venue}: no ticks in the lake; every table is empty")
+    # Listed once per input: on GCS every listing is a request.
+    next_day_files = {
+        name: set(days.next_day.file_names()) if days.next_day is not None else set()
+        for name, days in inputs.items()
+    }
     built: dict[str, list[pa.Table]] = {timeframe: [] for timeframe in timeframes}
     late_trades = 0
     for number, (key, files) in enumerate(sorted(instruments.items()), 1):
         read = {
-            name: _day_ticks(inputs[name], file, INPUT_COLUMNS[name], day_start_us)
+            name: _day_ticks(
+                inputs[name], file, file in next_day_files[name], INPUT_COLUMNS[name], day_start_us
+            )
             for name, file in files.items()
         }
         late_trades += _rows_from_next_day(read.get("trades"), day_start_us)
@@ -180,13 +187,13 @@ def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:
 
 
 def _day_ticks(
-    days: LakeDays, file: str, columns: tuple[str, ...], day_start_us: int
+    days: LakeDays, file: str, in_next_day: bool, columns: tuple[str, ...], day_start_us: int
 ) -> tuple[pa.Table, int]:
-    """``columns`` of the day's file and of the next day's rows stamped before the day
-    ends, in source order, with the count of rows taken from the next day."""
+    """``columns`` of the day's file and, when the next day has the same file, of its rows
+    stamped before the day ends, in source order, with the count taken from the next day."""
     today = days.day.read_file(file, columns=columns)
     following = None
-    if days.next_day is not None and file in days.next_day.file_names():
+    if days.next_day is not None and in_next_day:
         end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
         following = days.next_day.read_file(
             file, columns=columns, filters=pc.field("timestamp") < end
