@@ -29,15 +29,23 @@ VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BT
 EVERY = {"15s": "15s", "1m": "1m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "4h", "1d": "1d"}
 
 
-def run_ours(trades: Path) -> int:
-    from market_assets.candles.bars import TRADE_INPUT, midnight_us
+def run_ours(lake: Path) -> int:
+    """The candle asset's own read (with the next-day merge and identity check) and
+    transform, for the one instrument of the day."""
+    from market_assets.candles.assets import INPUT_COLUMNS, check_identity, read_day_ticks
+    from market_assets.candles.bars import midnight_us
     from market_assets.candles.build import InstrumentDay, instrument_candles
+    from market_assets.ticks.types import file_name
     from partitions import TIMEFRAMES
-    from resources.lake import ParquetLake
-    from resources.storage import upath
+    from resources import LakeDays, LakePartition, ParquetLake
 
-    table = ParquetLake(str(trades.parent)).read_file(upath(str(trades)), columns=TRADE_INPUT)
-    built = instrument_candles(InstrumentDay(KEY, trades=table), midnight_us(DAY), TIMEFRAMES)
+    handle = LakePartition(ParquetLake(str(lake)), ("ticks", "trades"), DAY.isoformat(), VENUE)
+    start = midnight_us(DAY)
+    table, _ = read_day_ticks(
+        LakeDays(day=handle, next_day=None), file_name(KEY), False, INPUT_COLUMNS["trades"], start
+    )
+    check_identity(table, KEY, "bench")
+    built = instrument_candles(InstrumentDay(KEY, trades=table), start, TIMEFRAMES)
     return sum(t.num_rows for t in built.values())
 
 
@@ -122,7 +130,8 @@ def child(name: str, trades: Path) -> None:
     else:
         import polars  # noqa: F401
     started = time.perf_counter()
-    bars = CONTENDERS[name](trades)
+    # ours reads the lake as the asset does; the peers read the Parquet file itself.
+    bars = CONTENDERS[name](trades.parents[4] if name == "ours" else trades)
     seconds = time.perf_counter() - started
     report({"bars": bars, "seconds": seconds, "peak_rss_mb": peak_rss_mb()})
 

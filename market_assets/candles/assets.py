@@ -146,11 +146,13 @@ def candles(
     late_trades = 0
     for number, (key, files) in enumerate(sorted(instruments.items()), 1):
         read = {
-            name: _day_ticks(
+            name: read_day_ticks(
                 inputs[name], file, file in next_day_files[name], INPUT_COLUMNS[name], day_start_us
             )
             for name, file in files.items()
         }
+        for name, (table, _) in read.items():
+            check_identity(table, key, f"{day}|{venue} {TICK_INPUTS[name]} {files[name]}")
         late_trades += _rows_from_next_day(read.get("trades"), day_start_us)
         ticks = InstrumentDay(key, **{name: table for name, (table, _) in read.items()})
         options = None if key.split(":")[1] == "OPTION" else grids.get(underlying_of(key))
@@ -186,11 +188,12 @@ def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _day_ticks(
+def read_day_ticks(
     days: LakeDays, file: str, in_next_day: bool, columns: tuple[str, ...], day_start_us: int
 ) -> tuple[pa.Table, int]:
     """``columns`` of the day's file and, when the next day has the same file, of its rows
     stamped before the day ends, in source order, with the count taken from the next day."""
+    columns = (*columns, "instrument_key")
     today = days.day.read_file(file, columns=columns)
     following = None
     if days.next_day is not None and in_next_day:
@@ -199,6 +202,20 @@ def _day_ticks(
             file, columns=columns, filters=pc.field("timestamp") < end
         )
     return in_source_order([today, following]), 0 if following is None else following.num_rows
+
+
+def check_identity(table: pa.Table, key: str, where: str) -> None:
+    """Rows say which instrument they are; the file's name must agree with them."""
+    found: set[str] = set()
+    for chunk in table["instrument_key"].chunks:
+        if pa.types.is_dictionary(chunk.type):  # the lake's encoding: read the dictionary
+            chunk = chunk.dictionary.take(pc.unique(chunk.indices))
+        found |= set(pc.unique(chunk).to_pylist())
+    if found - {key}:
+        raise ValueError(
+            f"{where}: rows of {sorted(found)} in the file of {key}; the tick partition is "
+            "inconsistent, rematerialise it"
+        )
 
 
 def _rows_from_next_day(trades: tuple[pa.Table, int] | None, day_start_us: int) -> int:
