@@ -121,7 +121,10 @@ class TableLayout:
         missing = [name for name in self.names if name not in frame.columns]
         extra = [name for name in frame.columns if name not in self.names]
         if missing or extra:
-            raise ValueError(f"{what}: columns missing {missing}, undeclared {extra}")
+            raise ValueError(
+                f"{what}: the rows have columns missing {missing} and undeclared {extra}; "
+                f"return exactly the columns of the asset's {COLUMN_SCHEMA}"
+            )
         return pa.Table.from_pandas(
             frame[self.names], schema=self.arrow_schema, preserve_index=False
         )
@@ -167,6 +170,16 @@ def slice_where(dimensions: Sequence[TablePartitionDimension]) -> str:
     return " AND ".join(clauses)
 
 
+def select_statement(table: str, table_slice: TableSlice) -> str:
+    """The SELECT of ``table_slice``'s columns and partition from ``table`` (a name as the
+    dialect writes it)."""
+    columns = ", ".join(table_slice.columns) if table_slice.columns else "*"
+    query = f"SELECT {columns} FROM {table}"
+    if table_slice.partition_dimensions:
+        query += f" WHERE {slice_where(table_slice.partition_dimensions)}"
+    return query
+
+
 def _written(rows: int, table: str, kind: str, slice_sql: str) -> dict[str, Any]:
     return {
         "dagster/partition_row_count": MetadataValue.int(rows),
@@ -185,10 +198,13 @@ def _duckdb_table(
     """``schema.table``; with a connection, qualified by its catalog too, since a database
     file named like the schema (``warehouse.duckdb``) makes ``warehouse.x`` ambiguous."""
     name = f"{table_slice.schema}.{table_slice.table}"
-    if connection is None:
-        return name
+    return name if connection is None else f"{_duckdb_catalog(connection)}.{name}"
+
+
+def _duckdb_catalog(connection: duckdb.DuckDBPyConnection) -> str:
+    """The connected database file's catalog name, quoted."""
     [catalog] = connection.execute("SELECT current_database()").fetchone()
-    return f'"{catalog}".{name}'
+    return f'"{catalog}"'
 
 
 def _open_duckdb(database: str) -> duckdb.DuckDBPyConnection:
@@ -217,16 +233,13 @@ class DuckDbWarehouseClient(DbClient):
 
     @staticmethod
     def ensure_schema_exists(context: OutputContext, table_slice: TableSlice, connection) -> None:
-        [catalog] = connection.execute("SELECT current_database()").fetchone()
-        connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{catalog}".{table_slice.schema}')
+        connection.execute(
+            f"CREATE SCHEMA IF NOT EXISTS {_duckdb_catalog(connection)}.{table_slice.schema}"
+        )
 
     @staticmethod
     def get_select_statement(table_slice: TableSlice) -> str:
-        columns = ", ".join(table_slice.columns) if table_slice.columns else "*"
-        query = f"SELECT {columns} FROM {_duckdb_table(table_slice)}"
-        if table_slice.partition_dimensions:
-            query += f" WHERE {slice_where(table_slice.partition_dimensions)}"
-        return query
+        return select_statement(_duckdb_table(table_slice), table_slice)
 
     @staticmethod
     @contextmanager
@@ -262,9 +275,8 @@ class DuckDbWarehouseTypeHandler(DbTypeHandler[pd.DataFrame]):
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection
     ) -> pd.DataFrame:
-        query = DuckDbWarehouseClient.get_select_statement(table_slice)
-        table = _duckdb_table(table_slice)
-        return connection.execute(query.replace(table, _duckdb_table(table_slice, connection))).df()
+        table = _duckdb_table(table_slice, connection)
+        return connection.execute(select_statement(table, table_slice)).df()
 
     @property
     def supported_types(self) -> Sequence[type]:
@@ -341,11 +353,7 @@ class BigQueryWarehouseClient(BigQueryClient):
 
     @staticmethod
     def get_select_statement(table_slice: TableSlice) -> str:
-        columns = ", ".join(table_slice.columns) if table_slice.columns else "*"
-        query = f"SELECT {columns} FROM {_bigquery_table(table_slice)}"
-        if table_slice.partition_dimensions:
-            query += f" WHERE {slice_where(table_slice.partition_dimensions)}"
-        return query
+        return select_statement(_bigquery_table(table_slice), table_slice)
 
     @staticmethod
     @contextmanager
@@ -394,7 +402,7 @@ class BigQueryWarehouseTypeHandler(DbTypeHandler[pd.DataFrame]):
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection
     ) -> pd.DataFrame:
-        query = BigQueryWarehouseClient.get_select_statement(table_slice)
+        query = select_statement(_bigquery_table(table_slice), table_slice)
         return connection.query(query).result().to_arrow(create_bqstorage_client=False).to_pandas()
 
     @property

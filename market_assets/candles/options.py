@@ -172,7 +172,6 @@ class Chain:
         """``parts`` one after another (source order), their option codes unified."""
         if len(parts) == 1:
             return parts[0]
-        names: list[str] = []
         position: dict[str, int] = {}
         options = []
         for part in parts:
@@ -180,13 +179,12 @@ class Chain:
                 position.setdefault(name, len(position))
             recode = np.array([position[name] for name in part.names] or [0], dtype=np.int64)
             options.append(recode[part.option] if part.option.size else part.option)
-        names = list(position)
 
         def joined(field: str) -> np.ndarray:
             return np.concatenate([getattr(part, field) for part in parts])
 
         return cls(
-            names=names,
+            names=list(position),
             option=np.concatenate(options) if options else np.zeros(0, dtype=np.int64),
             **{
                 field: joined(field)
