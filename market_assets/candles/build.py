@@ -13,17 +13,13 @@ from market_assets.candles.bars import (
     TICKER_FIELDS,
     TRADE_FIELDS,
     Column,
-    StateTape,
-    TradeBars,
-    TradeTape,
     bar_edges,
-    book_columns,
-    liquidation_columns,
     null_columns,
-    ticker_columns,
     to_arrow,
 )
 from market_assets.candles.options import OptionGrid
+from market_assets.candles.state_bars import StateTape, book_columns, ticker_columns
+from market_assets.candles.trade_bars import TradeBars, TradeTape, liquidation_columns
 
 
 @dataclass(frozen=True)
