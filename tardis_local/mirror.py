@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from tardis_local import catalog, generate
+from tardis_local.timestamps import day_start
 
 
 def default_file_name(
@@ -66,7 +67,7 @@ def write_mirror(
                 if data_types is not None and data_type not in data_types:
                     continue
                 for day in days:
-                    exported = catalog.day_start(day) + timedelta(days=1) <= exported_until
+                    exported = day_start(day) + timedelta(days=1) <= exported_until
                     if not exported or not catalog.is_available(exchange, symbol, day):
                         continue
                     path = target / default_file_name(exchange, data_type, day, symbol)

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from tardis_local import catalog, generate
+from tardis_local.timestamps import day_start, format_iso
 
 FAULTS: tuple[str, ...] = ("500", "429", "401", "404", "truncate", "truncate_with_length", "stall")
 FREE_TIER_MESSAGE = (
@@ -240,17 +241,15 @@ class TardisServer:
             raise _HttpError(401, "Invalid API key provided.")
         if key_state is None and day.day != 1:
             raise _HttpError(401, FREE_TIER_MESSAGE)
-        if catalog.day_start(day) + timedelta(days=1) > self.exported_until:
+        if day_start(day) + timedelta(days=1) > self.exported_until:
             raise _HttpError(
                 404,
                 f"{exchange} {data_type} {symbol} {day.isoformat()} is not exported yet; "
-                f"datasets are exported until {catalog.format_iso(self.exported_until)}",
+                f"datasets are exported until {format_iso(self.exported_until)}",
             )
         if not catalog.is_available(exchange, symbol, day):
             since, until = catalog.availability(exchange, symbol)
-            window = (
-                f"{catalog.format_iso(since)} to {catalog.format_iso(until) if until else 'now'}"
-            )
+            window = f"{format_iso(since)} to {format_iso(until) if until else 'now'}"
             raise _HttpError(
                 404, f"{exchange} {symbol} has no data on {day.isoformat()}; available {window}"
             )

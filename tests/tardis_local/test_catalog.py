@@ -85,3 +85,21 @@ def test_unknown_names_are_errors() -> None:
         catalog.instruments("ftx")
     with pytest.raises(ValueError, match="unknown symbol"):
         catalog.symbol_data_types("binance", "OPTIONS")
+
+
+@pytest.mark.parametrize("exchange", catalog.VENUES)
+def test_instrument_records_agree_with_themselves(exchange: str) -> None:
+    # The records are hand-written JSON: fields Tardis derives from others must match them.
+    for item in catalog.instruments(exchange):
+        assert item["exchange"] == exchange
+        assert item["datasetId"] == item["id"].replace(":", "-").replace("/", "-").upper()
+        assert item["active"] == ("expiry" not in item)
+        assert item.get("availableTo") == item.get("expiry")
+        assert item["minTradeAmount"] == item["amountIncrement"]
+        if item["type"] == "spot":
+            assert item["contractType"] == "spot" and "quanto" not in item
+        elif item["type"] == "option":
+            assert item["contractType"] == f"{item['optionType']}_option"
+        else:
+            kind = "inverse" if item["inverse"] else "linear"
+            assert item["contractType"] == f"{kind}_{item['type']}"
