@@ -1,6 +1,5 @@
 """``warehouse/candles_{timeframe}``: each candle timeframe as a partitioned SQL table."""
 
-import pandas as pd
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
@@ -8,37 +7,27 @@ from dagster import (
     AssetsDefinition,
     MetadataValue,
     Output,
-    TableColumn,
-    TableColumnConstraints,
-    TableSchema,
+    PartitionsDefinition,
     asset,
 )
 
 from market_assets.candles.assets import CANDLE_AUTOMATION, candle_key
 from market_assets.partition import ONE_PARTITION_PER_RUN, day_and_venue
-from market_assets.warehouse.rows import SQL_TYPES, WAREHOUSE_SCHEMA, warehouse_rows
-from partitions import TIMEFRAMES, market_partitions
+from market_assets.schemas import column_schema_metadata
+from market_assets.warehouse.rows import WAREHOUSE_CANDLES, warehouse_rows
+from partitions import TIMEFRAMES
 
 WAREHOUSE_IO_MANAGER = "warehouse_io_manager"
-TABLE_SCHEMA = TableSchema(
-    columns=[
-        TableColumn(
-            field.name,
-            SQL_TYPES[field.type],
-            constraints=TableColumnConstraints(nullable=field.nullable),
-        )
-        for field in WAREHOUSE_SCHEMA
-    ]
-)
 
 
-def build_warehouse_asset(timeframe: str) -> AssetsDefinition:
-    """``warehouse/candles_{timeframe}`` from ``candles/{timeframe}``."""
+def build_warehouse_asset(timeframe: str, partitions: PartitionsDefinition) -> AssetsDefinition:
+    """``warehouse/candles_{timeframe}`` from ``candles/{timeframe}``, partitioned like the
+    candles by ``partitions`` (date × venue)."""
 
     @asset(
         key=["warehouse", f"candles_{timeframe}"],
         ins={"candles": AssetIn(key=candle_key(timeframe))},
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         io_manager_key=WAREHOUSE_IO_MANAGER,
         group_name="warehouse",
         kinds={"sql"},
@@ -47,7 +36,7 @@ def build_warehouse_asset(timeframe: str) -> AssetsDefinition:
         metadata={
             # The slice a partition replaces: its bar date and its venue.
             "partition_expr": {"date": "date", "venue": "venue"},
-            "dagster/column_schema": TABLE_SCHEMA,
+            **column_schema_metadata(WAREHOUSE_CANDLES),
             "warehouse/partition_column": "date",
             "warehouse/cluster_by": ["venue", "instrument_key"],
         },
@@ -56,22 +45,18 @@ def build_warehouse_asset(timeframe: str) -> AssetsDefinition:
             "materialising a (date, venue) replaces exactly that slice."
         ),
     )
-    def warehouse_candles(
-        context: AssetExecutionContext, candles: pa.Table
-    ) -> Output[pd.DataFrame]:
+    def warehouse_candles(context: AssetExecutionContext, candles: pa.Table) -> Output[pa.Table]:
         day, venue = day_and_venue(context)
         rows = warehouse_rows(candles, day, venue)
         context.log.info(f"{day}|{venue}: {rows.num_rows:,} {timeframe} bars to the warehouse")
         return Output(
-            rows.to_pandas(types_mapper=pd.ArrowDtype),
-            metadata={
-                "instruments": MetadataValue.int(len(set(rows["instrument_key"].to_pylist())))
-            },
+            rows,
+            metadata={"instruments": MetadataValue.int(len(rows["instrument_key"].unique()))},
         )
 
     return warehouse_candles
 
 
-WAREHOUSE_ASSETS: dict[str, AssetsDefinition] = {
-    timeframe: build_warehouse_asset(timeframe) for timeframe in TIMEFRAMES
-}
+def build_warehouse_assets(partitions: PartitionsDefinition) -> dict[str, AssetsDefinition]:
+    """Timeframe -> its warehouse table asset, every one partitioned by ``partitions``."""
+    return {timeframe: build_warehouse_asset(timeframe, partitions) for timeframe in TIMEFRAMES}

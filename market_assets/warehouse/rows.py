@@ -1,38 +1,35 @@
-"""Candle rows as the warehouse stores them: the lake's columns plus the bar's date and venue.
+"""Candle rows as the warehouse stores them: the candle columns with the bar's date and
+venue in front (``WAREHOUSE_CANDLES``), declared once; the SQL types follow from the Arrow
+schema in each warehouse dialect (``resources.warehouse``).
 
-Pure (pyarrow only). Column names stay lower case; types map one to one onto BigQuery's.
+Pure (pyarrow only). Column names stay lower case.
 """
 
 from datetime import date
 
 import pyarrow as pa
 
-from market_assets.candles.bars import CANDLE_SCHEMA
+from market_assets.candles.columns import CANDLES
+from market_assets.columns import Column, Dataset
 
-WAREHOUSE_SCHEMA = pa.schema(
-    [
-        pa.field("date", pa.date32(), nullable=False),
-        pa.field("venue", pa.string(), nullable=False),
-        *CANDLE_SCHEMA,
-    ]
+DATE = Column(
+    "date", pa.date32(), "The bar's UTC date, the table's partition column", nullable=False
 )
-# BigQuery's name for each Arrow type the warehouse uses.
-SQL_TYPES = {
-    pa.date32(): "DATE",
-    pa.string(): "STRING",
-    pa.timestamp("us", tz="UTC"): "TIMESTAMP",
-    pa.float64(): "FLOAT64",
-    pa.int64(): "INT64",
-}
+VENUE = Column("venue", pa.string(), "Tardis exchange id", nullable=False)
+WAREHOUSE_CANDLES: Dataset = CANDLES.with_columns_first(
+    "warehouse_candles",
+    (DATE, VENUE),
+    "One row per instrument and bar of a (date, venue), the candles' columns after the keys",
+)
 
 
 def warehouse_rows(candles: pa.Table, day: date, venue: str) -> pa.Table:
-    """``candles`` of one (day, venue) with ``date`` and ``venue`` in front, in
-    ``WAREHOUSE_SCHEMA`` order, sorted by instrument and bar."""
+    """``candles`` (a table with ``CANDLES``' columns) of one (day, venue) as a table of
+    exactly ``WAREHOUSE_CANDLES.schema``, sorted by instrument and bar."""
     rows = candles.num_rows
-    table = candles.select(CANDLE_SCHEMA.names).cast(CANDLE_SCHEMA)
-    table = table.add_column(0, "venue", pa.array([venue] * rows, pa.string()))
-    table = table.add_column(0, "date", pa.array([day] * rows, pa.date32()))
-    return table.cast(WAREHOUSE_SCHEMA).sort_by(
+    table = candles.select(CANDLES.names).cast(CANDLES.schema)
+    table = table.add_column(0, VENUE.field, pa.array([venue] * rows, VENUE.type))
+    table = table.add_column(0, DATE.field, pa.array([day] * rows, DATE.type))
+    return table.cast(WAREHOUSE_CANDLES.schema).sort_by(
         [("instrument_key", "ascending"), ("timestamp", "ascending")]
     )

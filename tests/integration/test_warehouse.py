@@ -19,9 +19,11 @@ import pytest
 from dagster import AssetIn, AssetKey, AssetSelection, DagsterInstance, asset, materialize
 
 from market_assets.definitions import defs
-from market_assets.warehouse.assets import WAREHOUSE_ASSETS
-from partitions import market_partitions
-from resources import LakeFile, LakeIOManager, ParquetLake, TardisSource
+from partitions import TIMEFRAMES
+from resources.io_manager import LakeIOManager
+from resources.lake import LakeFile, ParquetLake
+from resources.tardis import TardisSource
+from resources.universe import UniverseResource
 from resources.warehouse import (
     BigQueryWarehouseIOManager,
     DuckDBWarehouseIOManager,
@@ -35,11 +37,14 @@ VENUES = ("binance", "deribit")
 TIMEFRAME = "1h"
 CHANGED = ("2024-01-01", "binance")
 DROPPED = "BINANCE:SPOT_PAIR:ETH-USDT"
-WAREHOUSE = AssetSelection.assets(*WAREHOUSE_ASSETS.values())
-TABLE = AssetSelection.assets(WAREHOUSE_ASSETS[TIMEFRAME])
+WAREHOUSE = AssetSelection.assets(*(AssetKey(["warehouse", f"candles_{tf}"]) for tf in TIMEFRAMES))
+TABLE_KEY = AssetKey(["warehouse", f"candles_{TIMEFRAME}"])
+TABLE = AssetSelection.assets(TABLE_KEY)
 # A real BigQuery dataset, ``project.dataset``, for the live smoke test.
 LIVE_DATASET = os.environ.get("LIVE_BIGQUERY_DATASET", "")
 ALL = [a for a in defs.assets if AssetKey("coverage_heatmap") not in a.keys]
+# The warehouse table's partitions (date × the universe's venues), for a reader of its slices.
+PARTITIONS = next(a for a in ALL if TABLE_KEY in a.keys).partitions_def
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +73,7 @@ def bound(lake: Path, warehouse) -> dict:
     return {
         # Nothing upstream runs: the source is bound only because the graph names it.
         "tardis": TardisSource(),
+        "universe": UniverseResource(),
         "io_manager": LakeIOManager(root=str(lake)),
         "warehouse_io_manager": warehouse,
     }
@@ -126,18 +132,19 @@ def check_exact_replacement(lake: Path, warehouse, query: Callable[[str], pd.Dat
 
     # Downstream assets read a partition's slice back through the same IO manager.
     [read_back] = read_slice(lake, warehouse, *CHANGED)
+    assert isinstance(read_back, pa.Table)
     assert len(read_back) == new.num_rows
-    assert set(read_back["instrument_key"]) == set(new["instrument_key"].to_pylist())
+    assert set(read_back["instrument_key"].to_pylist()) == set(new["instrument_key"].to_pylist())
+    # What is loaded is what the asset returned: the warehouse rows' Arrow types.
+    assert read_back.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
+    assert read_back.schema.field("date").type == pa.date32()
 
 
-def read_slice(lake: Path, warehouse, day: str, venue: str) -> list[pd.DataFrame]:
-    seen: list[pd.DataFrame] = []
+def read_slice(lake: Path, warehouse, day: str, venue: str) -> list[pa.Table]:
+    seen: list[pa.Table] = []
 
-    @asset(
-        partitions_def=market_partitions,
-        ins={"rows": AssetIn(key=WAREHOUSE_ASSETS[TIMEFRAME].key)},
-    )
-    def slice_reader(rows: pd.DataFrame) -> None:
+    @asset(partitions_def=PARTITIONS, ins={"rows": AssetIn(key=TABLE_KEY)})
+    def slice_reader(rows: pa.Table) -> None:
         seen.append(rows)
 
     result = materialize(

@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import sqlglot
 
-from market_assets.warehouse.assets import TABLE_SCHEMA
-from resources.warehouse import TableLayout
+from market_assets.warehouse.rows import WAREHOUSE_CANDLES
+from resources.warehouse import DuckDBDialect, Layout
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -28,14 +28,12 @@ def test_the_bigquery_example_parses_as_bigquery() -> None:
 
 
 def test_the_example_runs_on_duckdb_as_the_readme_says() -> None:
-    layout = TableLayout(
-        columns=tuple((c.name, c.type, not c.constraints.nullable) for c in TABLE_SCHEMA.columns),
-        partition_column="date",
-        cluster_by=(),
+    ddl = DuckDBDialect(database=":memory:").create_statement(
+        "warehouse.candles_1h", WAREHOUSE_CANDLES.schema, Layout(partition_column="date")
     )
     with duckdb.connect() as connection:
         connection.execute("CREATE SCHEMA warehouse")
-        connection.execute(layout.create_statement("warehouse.candles_1h", "duckdb"))
+        connection.execute(ddl)
         # "The same query runs on DuckDB with warehouse.candles_1h for the table and ln for LOG."
         query = worked_example().replace("`my-project.market.candles_1h`", "warehouse.candles_1h")
         assert connection.execute(query.replace("LOG(", "ln(")).fetchall() == []
