@@ -32,18 +32,17 @@ EVERY = {"15s": "15s", "1m": "1m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "
 def run_ours(lake: Path) -> int:
     """The candle asset's own read (with the next-day merge and identity check) and
     transform, for the one instrument of the day."""
-    from market_assets.candles.assets import INPUT_COLUMNS, check_identity, read_day_ticks
+    from market_assets.candles.assets import INPUT_COLUMNS, check_identity
     from market_assets.candles.bars import midnight_us
     from market_assets.candles.build import InstrumentDay, instrument_candles
     from market_assets.ticks.types import file_name
     from partitions import TIMEFRAMES
-    from resources import LakeDays, LakePartition, ParquetLake
+    from resources.lake import ParquetLake
+    from resources.lake_handles import DayWindow
 
-    handle = LakePartition(ParquetLake(str(lake)), ("ticks", "trades"), DAY.isoformat(), VENUE)
+    window = DayWindow.open(ParquetLake(str(lake)), ("ticks", "trades"), DAY.isoformat(), VENUE)
     start = midnight_us(DAY)
-    table, _ = read_day_ticks(
-        LakeDays(day=handle, next_day=None), file_name(KEY), False, INPUT_COLUMNS["trades"], start
-    )
+    table, _ = window.read(file_name(KEY), (*INPUT_COLUMNS["trades"], "instrument_key"))
     check_identity(table, KEY, "bench")
     built = instrument_candles(InstrumentDay(KEY, trades=table), start, TIMEFRAMES)
     return sum(t.num_rows for t in built.values())
@@ -138,7 +137,8 @@ def child(name: str, trades: Path) -> None:
 
 def ingest(folder: Path, rows: int) -> Path:
     """Generate a trades day and land it in a lake the way ``ticks/trades`` does."""
-    from market_assets.tardis_csv import TRADES, read_tardis_csv
+    from market_assets.ticks.columns import TRADES
+    from market_assets.ticks.tardis_csv import read_tardis_csv
     from market_assets.ticks.types import file_name
     from resources.lake import LakeFile, ParquetLake
     from tardis_local.generate import write_dataset

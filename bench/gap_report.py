@@ -15,13 +15,24 @@ from pathlib import Path
 
 from dagster import AssetKey, AssetMaterialization, DagsterInstance
 
-from market_assets.automation.sensors import INGEST_SELECTION
-from market_assets.definitions import defs
+from market_assets.automation.jobs import INGEST_SELECTION
+from market_assets.definitions import build_definitions
 from market_assets.gaps.scan import coverage_report
-from partitions import VENUES, market_partition_key
+from partitions import market_partition_key, venues_of
+from resources.environment import Environment
 
 FIRST = date(2019, 4, 1)
 TRADES = AssetKey(["ticks", "trades"])
+VENUES = (
+    "binance",
+    "binance-futures",
+    "bybit",
+    "bybit-spot",
+    "deribit",
+    "okex",
+    "okex-futures",
+    "okex-swap",
+)
 
 
 def main() -> None:
@@ -30,12 +41,20 @@ def main() -> None:
     args = parser.parse_args()
     last = FIRST + timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory(prefix="bench-gaps-") as home:
+        # The partitions are the universe's venues: eight of them here.
+        universe = Path(home) / "universe.yaml"
+        universe.write_text(
+            "venues:\n"
+            + "".join(f"  {v}: {{data_types: [trades], symbols: [BTCUSDT]}}\n" for v in VENUES)
+        )
+        graph = build_definitions(Environment(universe_path=str(universe))).resolve_asset_graph()
+        venues = venues_of(graph.get(TRADES).partitions_def)
         (Path(home) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         with DagsterInstance.from_config(home) as instance:
             started = time.perf_counter()
             recorded = 0
             for n in range(args.days):
-                for venue in VENUES:
+                for venue in venues:
                     if (n + len(venue)) % 97 == 0:
                         continue  # a sprinkling of gaps
                     day = FIRST + timedelta(days=n)
@@ -49,18 +68,19 @@ def main() -> None:
                 f"recorded {recorded:,} materialisations in {time.perf_counter() - started:.0f} s"
             )
 
-            partitions = args.days * len(VENUES)
+            partitions = args.days * len(venues)
             for label, assets in (
                 ("ticks/trades", [TRADES]),
-                ("every asset", sorted(INGEST_SELECTION.resolve(defs.resolve_asset_graph()))),
+                ("every asset", sorted(INGEST_SELECTION.resolve(graph))),
             ):
                 for attempt in ("cold", "warm"):
                     started = time.perf_counter()
                     report = coverage_report(
                         instance,
-                        defs.resolve_asset_graph().asset_check_keys,
+                        graph.get(TRADES).partitions_def,
+                        graph.asset_check_keys,
                         assets,
-                        VENUES,
+                        venues,
                         FIRST,
                         last,
                     )

@@ -27,9 +27,10 @@ KEPT_PREFIXES = ("BTC-", "ETH-")
 
 def child(source: Path) -> None:
     """Ingest ``source`` once in this process and print rows, seconds and peak RSS."""
-    from market_assets.tardis_csv import OPTIONS_CHAIN, read_tardis_csv
-    from market_assets.ticks.assets import validated
-    from market_assets.ticks.schemas import OPTIONS_CHAIN_SCHEMA
+    from market_assets.schemas import pandera_schema
+    from market_assets.ticks.assets import schema_check
+    from market_assets.ticks.columns import OPTIONS_CHAIN
+    from market_assets.ticks.tardis_csv import read_tardis_csv
     from resources.lake import LakeFile, ParquetLake
     from resources.tardis import SourceFile
     from tardis_local.catalog import grouped_members
@@ -44,14 +45,18 @@ def child(source: Path) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-chain-") as out:
         started = time.perf_counter()
-        tables = validated(
-            read_tardis_csv(source, OPTIONS_CHAIN, keys), OPTIONS_CHAIN_SCHEMA, described
-        )
         written = ParquetLake(out).write_partition(
             ("ticks", "options_chain"),
             DAY.isoformat(),
             VENUE,
-            [LakeFile("OPTIONS", OPTIONS_CHAIN.schema, tables)],
+            [
+                LakeFile(
+                    "OPTIONS",
+                    OPTIONS_CHAIN.schema,
+                    read_tardis_csv(source, OPTIONS_CHAIN, keys),
+                    check=schema_check(pandera_schema(OPTIONS_CHAIN), described),
+                )
+            ],
         )
         seconds = time.perf_counter() - started
     report({"rows_kept": written.rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb()})

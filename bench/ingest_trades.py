@@ -26,20 +26,27 @@ VENUE, SYMBOL, KEY = "binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BT
 
 
 def run_ours(source: Path, out: Path) -> int:
-    from market_assets.tardis_csv import TRADES, read_tardis_csv
-    from market_assets.ticks.assets import validated
-    from market_assets.ticks.schemas import TRADES_SCHEMA
+    from market_assets.schemas import pandera_schema
+    from market_assets.ticks.assets import schema_check
+    from market_assets.ticks.columns import TRADES
+    from market_assets.ticks.tardis_csv import read_tardis_csv
     from market_assets.ticks.types import file_name
     from resources.lake import LakeFile, ParquetLake
     from resources.tardis import SourceFile
 
     described = SourceFile(VENUE, "trades", SYMBOL, DAY, source, str(source), "", 0, False)
-    batches = validated(read_tardis_csv(source, TRADES, {SYMBOL: KEY}), TRADES_SCHEMA, described)
     written = ParquetLake(str(out)).write_partition(
         ("ticks", "trades"),
         DAY.isoformat(),
         VENUE,
-        [LakeFile(file_name(KEY), TRADES.schema, batches)],
+        [
+            LakeFile(
+                file_name(KEY),
+                TRADES.schema,
+                read_tardis_csv(source, TRADES, {SYMBOL: KEY}),
+                check=schema_check(pandera_schema(TRADES), described),
+            )
+        ],
     )
     return written.rows
 

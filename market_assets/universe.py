@@ -12,11 +12,13 @@ venues:
         data_types: [options_chain]            # overrides the venue's list for this rule
 ```
 
-Filters on base, quote and underlyings need Tardis' instruments API (a paid key):
-without it those fields are unknown and such a filter selects nothing.
+Venues are Tardis exchange ids; the venues named here are the partitions' venue dimension.
+Base, quote and expiry come from the symbol's naming scheme on the venues it is known
+for (Binance, Bybit, Deribit, OKX); elsewhere, and for an option's underlying index,
+filters need Tardis' instruments API (a paid key), without which they select nothing.
 """
 
-import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,14 +28,15 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from market_assets.instruments.keys import KEY_TYPES
-from market_assets.tardis_csv import LAYOUTS
-from partitions import VENUES
+from market_assets.instruments.columns import KEY_TYPES
+from market_assets.ticks.columns import TICK_DATASETS
 
 BUNDLED_UNIVERSE = Path(__file__).with_name("universe.yaml")
 # The data types the platform parses, and the instrument types of canonical keys.
-DATA_TYPES = tuple(LAYOUTS)
+DATA_TYPES = tuple(TICK_DATASETS)
 INSTRUMENT_TYPES = KEY_TYPES
+# Tardis exchange ids: lower case letters, digits and dashes (binance-futures, okex-swap).
+_VENUE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _FILTER_KEYS = {"type", "base", "quote", "underlyings", "expiry_within_days", "data_types"}
 
 
@@ -118,10 +121,15 @@ class Universe:
         """The venue's selection; an empty one when the file does not mention it."""
         return self.venues.get(venue, VenueUniverse(venue))
 
+    @property
+    def venue_ids(self) -> list[str]:
+        """The venues ingested, sorted: the partitions' venue dimension."""
+        return sorted(self.venues)
+
 
 def load_universe(path: str | Path | None = None) -> Universe:
-    """Read ``path``, else ``MARKET_DATA_UNIVERSE``, else the bundled ``universe.yaml``."""
-    chosen = Path(path or os.environ.get("MARKET_DATA_UNIVERSE") or BUNDLED_UNIVERSE)
+    """Read the universe file at ``path``; the bundled ``universe.yaml`` when None or empty."""
+    chosen = Path(path or BUNDLED_UNIVERSE)
     try:
         text = chosen.read_text()
     except FileNotFoundError as error:
@@ -150,8 +158,10 @@ def parse_universe(text: str, *, source: str) -> Universe:
     venues: dict[str, VenueUniverse] = {}
     for venue, entry in document["venues"].items():
         path = ("venues", venue)
-        if venue not in VENUES:
-            raise fail(path, f"unknown venue; expected one of {', '.join(VENUES)}")
+        if not isinstance(venue, str) or not _VENUE_ID.fullmatch(venue):
+            raise fail(
+                path, "not a Tardis exchange id (lower case, digits and dashes: binance-futures)"
+            )
         if not isinstance(entry, dict):
             raise fail(path, "expected a mapping with 'data_types' and 'symbols' or 'filters'")
         unknown = set(entry) - {"symbols", "data_types", "filters"}

@@ -1,10 +1,14 @@
 """Partition definitions shared by every asset: UTC day × Tardis venue, and candle timeframes.
 
+The venue dimension is the universe's venues (``market_partitions(venues)``, bound where
+the Definitions are assembled): the partitions are what the user ingests.
+
 Dagster sorts multi-partition dimensions by name, so a key reads
 ``2024-01-01|binance-futures`` (date first, then venue).
 """
 
 import warnings
+from collections.abc import Sequence
 from datetime import date
 
 from dagster import (
@@ -17,18 +21,6 @@ from dagster import (
     MultiPartitionsDefinition,
     StaticPartitionsDefinition,
     TimeWindowPartitionMapping,
-)
-
-# Tardis exchange ids the platform ingests.
-VENUES: tuple[str, ...] = (
-    "binance",
-    "binance-futures",
-    "deribit",
-    "bybit",
-    "bybit-spot",
-    "okex",
-    "okex-futures",
-    "okex-swap",
 )
 
 # Tardis' historical data starts on 2019-03-30 for its oldest venues.
@@ -47,8 +39,16 @@ TIMEFRAMES: dict[str, int] = {
 }
 
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
-venue_partitions = StaticPartitionsDefinition(list(VENUES))
-market_partitions = MultiPartitionsDefinition({"date": daily_partitions, "venue": venue_partitions})
+
+
+def market_partitions(venues: Sequence[str]) -> MultiPartitionsDefinition:
+    """UTC day × venue, for the venues the universe ingests (Tardis exchange ids)."""
+    if not venues:
+        raise ValueError("the universe names no venue: there is nothing to partition")
+    return MultiPartitionsDefinition(
+        {"date": daily_partitions, "venue": StaticPartitionsDefinition(sorted(venues))}
+    )
+
 
 # The next-day mapping below is the documented way to read a neighbouring partition;
 # Dagster still labels its parts beta, and repeating that on every import helps nobody.
@@ -73,6 +73,31 @@ WITH_NEXT_DAY = MultiPartitionMapping(
 )
 
 
+# MFT feature timeframes: every candle timeframe but the 15-second one.
+FEATURE_TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "1h", "4h", "1d")
+
+
+def with_previous_days(days: int) -> MultiPartitionMapping:
+    """Day D of a venue reads days D − ``days`` … D of an upstream asset (a look-back);
+    days before the first partition are simply not there."""
+    return MultiPartitionMapping(
+        {
+            "date": DimensionPartitionMapping(
+                "date",
+                TimeWindowPartitionMapping(
+                    start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
+                ),
+            ),
+            "venue": DimensionPartitionMapping("venue", IdentityPartitionMapping()),
+        }
+    )
+
+
 def market_partition_key(day: date | str, venue: str) -> MultiPartitionKey:
     """The partition key of one (UTC day, venue); ``day`` as a date or ``YYYY-MM-DD``."""
     return MultiPartitionKey({"date": str(day), "venue": venue})
+
+
+def venues_of(partitions: MultiPartitionsDefinition) -> list[str]:
+    """The venue dimension of a date × venue partitions definition."""
+    return list(partitions.get_partitions_def_for_dimension("venue").get_partition_keys())

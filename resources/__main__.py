@@ -1,8 +1,10 @@
 """``python -m resources``: what the lake at ``MARKET_DATA_ROOT`` holds, one line a partition."""
 
+from resources.environment import Environment
 from resources.lake import ParquetLake, describe_lake
 
-lake = ParquetLake.from_env()
+environment = Environment.read()
+lake = ParquetLake(environment.lake_root, anonymous=bool(environment.storage_emulator_host))
 print(f"lake {lake.root}")
 print(f"{'asset':<26} {'date':<10} {'venue':<16} {'files':>5} {'rows':>10} {'bytes':>12}")
 for row in describe_lake(lake):

@@ -1,12 +1,9 @@
 """The lake as a Dagster IO manager: assets return data, the lake stores whole partitions."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import (
     ConfigurableIOManager,
     InputContext,
@@ -16,72 +13,11 @@ from dagster import (
     TableRecord,
     TableSchema,
 )
+from pydantic import Field
 
+from resources.environment import DEFAULT_LAKE_ROOT
 from resources.lake import LakeFile, ParquetLake, TickStream, WrittenFile, WrittenPartition
-
-
-@dataclass(frozen=True)
-class LakePartition:
-    """A lazy handle on one stored partition, read file by file (instrument by instrument)."""
-
-    lake: ParquetLake
-    asset_path: tuple[str, ...]
-    day: str
-    venue: str
-
-    def file_names(self) -> list[str]:
-        """The partition's file stems, sorted."""
-        return [p.name.removesuffix(".parquet") for p in self._files()]
-
-    def read_file(
-        self,
-        name: str,
-        *,
-        columns: Sequence[str] | None = None,
-        filters: pc.Expression | None = None,
-    ) -> pa.Table:
-        """One file of the partition (for tick assets: one instrument), optionally only
-        the rows matching ``filters`` (row groups whose statistics exclude them are
-        skipped)."""
-        path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
-        return self.lake.read_file(path, columns=columns, filters=filters)
-
-    def exists(self) -> bool:
-        """Whether the partition holds any file."""
-        return bool(self._files())
-
-    def next_day(self) -> "LakePartition | None":
-        """The same asset and venue on the following day; None when that is not in the lake."""
-        following = str(date.fromisoformat(self.day) + timedelta(days=1))
-        handle = LakePartition(self.lake, self.asset_path, following, self.venue)
-        return handle if handle.exists() else None
-
-    def row_count(self, name: str) -> int:
-        """Rows of one file, from its Parquet footer."""
-        path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
-        return self.lake.row_count(path)
-
-    def instrument_keys(self, name: str) -> set[str]:
-        """The distinct ``instrument_key`` values of one file, read a row group at a time."""
-        path = self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
-        return self.lake.distinct(path, "instrument_key")
-
-    def read(self) -> pa.Table:
-        """The whole partition in memory; for small assets only."""
-        return self.lake.read(self.asset_path, self.day, self.venue)
-
-    def _files(self) -> list[Any]:
-        return self.lake.files(self.asset_path, self.day, self.venue)
-
-
-@dataclass(frozen=True)
-class LakeDays:
-    """A day's partition of an upstream asset and, when it has landed, the next day's
-    (Tardis cuts files by receive time, so a day's last ticks sit in the next day's file).
-    """
-
-    day: LakePartition
-    next_day: LakePartition | None
+from resources.lake_handles import DayRange, DayWindow, LakePartition
 
 
 def partition_of(context: OutputContext | InputContext) -> tuple[str, str]:
@@ -108,14 +44,19 @@ class LakeIOManager(ConfigurableIOManager):
 
     An asset returns either a ``pa.Table`` (one file, ``part-00000.parquet``) or a
     ``TickStream`` of ``LakeFile``s written as they come. Downstream inputs annotated
-    ``LakePartition`` get a lazy handle; anything else gets the whole table.
+    ``LakePartition`` get a lazy handle, ``DayWindow`` the day window of a next-day
+    mapping, ``DayRange`` the days of a look-back mapping; anything else gets the whole
+    table.
     """
 
-    root: str = "./data"
+    root: str = Field(default=DEFAULT_LAKE_ROOT, description="Folder or gs://bucket/prefix.")
+    anonymous_gcs: bool = Field(
+        default=False, description="Unsigned requests to a gs:// lake (the GCS emulator)."
+    )
 
     @property
     def lake(self) -> ParquetLake:
-        return ParquetLake(self.root)
+        return ParquetLake(self.root, anonymous=self.anonymous_gcs)
 
     def handle_output(self, context: OutputContext, obj: pa.Table | TickStream) -> None:
         day, venue = partition_of(context)
@@ -136,28 +77,34 @@ class LakeIOManager(ConfigurableIOManager):
         written = self.lake.write_partition(asset_path, day, venue, files, on_file=progress)
         context.add_output_metadata(written_metadata(written))
 
-    def load_input(self, context: InputContext) -> pa.Table | LakePartition | LakeDays:
-        if context.dagster_type.typing_type is LakeDays:
-            return self._days(context)
+    def load_input(self, context: InputContext) -> pa.Table | LakePartition | DayWindow | DayRange:
+        if context.dagster_type.typing_type is DayWindow:
+            return self._window(context)
+        if context.dagster_type.typing_type is DayRange:
+            _, venue = partition_of_run(context)
+            days = sorted({key.keys_by_dimension["date"] for key in context.asset_partition_keys})
+            return DayRange.open(self.lake, tuple(context.asset_key.path), days, venue)
         day, venue = partition_of(context)
         handle = LakePartition(self.lake, tuple(context.asset_key.path), day, venue)
         if context.dagster_type.typing_type is LakePartition:
             return handle
         return handle.read()
 
-    def _days(self, context: InputContext) -> LakeDays:
-        """The downstream partition's day and the next one, from a next-day mapping."""
+    def _window(self, context: InputContext) -> DayWindow:
+        """The downstream partition's day window, from a next-day mapping: D+1 is in it
+        when the mapping reaches it (it exists as a partition) and it is in the lake."""
         day, venue = partition_of_run(context)
         asset_path = tuple(context.asset_key.path)
         upstream = {key.keys_by_dimension["date"] for key in context.asset_partition_keys}
         if day not in upstream:
             raise ValueError(
                 f"{'/'.join(asset_path)} is mapped to {sorted(upstream)} for {day}|{venue}; "
-                "a LakeDays input needs the day itself and at most the next day"
+                "a DayWindow input needs the day itself and at most the next day"
             )
-        handle = LakePartition(self.lake, asset_path, day, venue)
         following = str(date.fromisoformat(day) + timedelta(days=1))
-        return LakeDays(day=handle, next_day=handle.next_day() if following in upstream else None)
+        return DayWindow.open(
+            self.lake, asset_path, day, venue, include_next_day=following in upstream
+        )
 
 
 def written_metadata(written: WrittenPartition) -> dict[str, Any]:

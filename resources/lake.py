@@ -7,7 +7,6 @@ every one of them is complete, so a failed write changes nothing and a rerun lea
 exactly the new files.
 """
 
-import os
 import queue
 import shutil
 import tempfile
@@ -40,13 +39,15 @@ class LakeFile:
     """One Parquet file of a partition, written from a stream of record batches.
 
     ``name`` is the file stem, unique within the partition; ``source`` is provenance
-    (URL, sha256, ...) that ends up in the materialisation metadata.
+    (URL, sha256, ...) that ends up in the materialisation metadata; ``check`` is called
+    on every row group before it is written, and raises to refuse the whole partition.
     """
 
     name: str
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch | pa.Table]
     source: Mapping[str, Any] = field(default_factory=dict)
+    check: Callable[[pa.Table], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,8 @@ class WrittenPartition:
 class ParquetLake:
     """Read and write whole partitions of the lake at ``root`` (folder or ``gs://``)."""
 
-    def __init__(self, root: str) -> None:
-        self.root = upath(root)
-
-    @classmethod
-    def from_env(cls) -> "ParquetLake":
-        """The lake named by ``MARKET_DATA_ROOT`` (default ``./data``)."""
-        return cls(os.environ.get("MARKET_DATA_ROOT") or "./data")
+    def __init__(self, root: str, *, anonymous: bool = False) -> None:
+        self.root = upath(root, anonymous=anonymous)
 
     def partition_path(self, asset_path: Sequence[str], day: str, venue: str) -> UPath:
         """``{root}/{asset path}/date={day}/venue={venue}``."""
@@ -225,26 +221,13 @@ def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
     rows = 0
     first: datetime | None = None
     last: datetime | None = None
-    pending: list[pa.Table] = []
-    pending_rows = pending_bytes = 0
     with pq.ParquetWriter(path, lake_file.schema, **writer_options(lake_file.schema)) as writer:
-        # Reading (decompress, parse, validate) runs ahead in a thread while this one
+        # Reading (decompress, parse, group, check) runs ahead in a thread while this one
         # encodes and compresses: both release the GIL, so two cores work at once.
-        for chunk in prefetched(lake_file.batches):
-            if chunk.num_rows == 0:
-                continue
-            rows += chunk.num_rows
-            first, last = _widen(first, last, chunk)
-            pending.append(
-                pa.Table.from_batches([chunk]) if isinstance(chunk, pa.RecordBatch) else chunk
-            )
-            pending_rows += chunk.num_rows
-            pending_bytes += chunk.nbytes
-            if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
-                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-                pending, pending_rows, pending_bytes = [], 0, 0
-        if pending:
-            writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+        for group in prefetched(row_groups(lake_file.batches, lake_file.check)):
+            rows += group.num_rows
+            first, last = _widen(first, last, group)
+            writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
     return WrittenFile(
         name=lake_file.name,
         rows=rows,
@@ -253,6 +236,38 @@ def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
         last_timestamp=last,
         source=dict(lake_file.source),
     )
+
+
+def row_groups(
+    batches: Iterable[pa.RecordBatch | pa.Table], check: Callable[[pa.Table], None] | None = None
+) -> Iterator[pa.Table]:
+    """``batches`` gathered into tables of one row group each (``ROW_GROUP_ROWS`` rows or
+    ``ROW_GROUP_BYTES`` of Arrow data, whichever comes first), each passed to ``check``.
+
+    The one batching stage between a producer (the Tardis parser, a transform) and the
+    file: validating a row group at a time keeps its fixed cost per call negligible.
+    """
+    pending: list[pa.Table] = []
+    pending_rows = pending_bytes = 0
+    for chunk in batches:
+        if chunk.num_rows == 0:
+            continue
+        pending.append(
+            pa.Table.from_batches([chunk]) if isinstance(chunk, pa.RecordBatch) else chunk
+        )
+        pending_rows += chunk.num_rows
+        pending_bytes += chunk.nbytes
+        if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
+            yield _checked(pa.concat_tables(pending), check)
+            pending, pending_rows, pending_bytes = [], 0, 0
+    if pending:
+        yield _checked(pa.concat_tables(pending), check)
+
+
+def _checked(group: pa.Table, check: Callable[[pa.Table], None] | None) -> pa.Table:
+    if check is not None:
+        check(group)
+    return group
 
 
 def writer_options(schema: pa.Schema) -> dict[str, Any]:

@@ -5,18 +5,15 @@ import os
 from upath import UPath
 
 
-def upath(location: str) -> UPath:
+def upath(location: str, *, anonymous: bool = False) -> UPath:
     """A ``UPath`` for a folder or ``gs://bucket/prefix``.
 
     On GCS the credentials are the environment's (Workload Identity in production);
-    with ``STORAGE_EMULATOR_HOST`` set (tests, local emulator) requests are anonymous.
+    ``anonymous`` sends unsigned requests, as the GCS emulator (``STORAGE_EMULATOR_HOST``)
+    expects.
     """
     if location.startswith("gs://"):
-        if os.environ.get("STORAGE_EMULATOR_HOST"):
-            # The emulator cannot answer gcsfs' hierarchical-namespace probe (a 60 s hang).
-            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-            return UPath(location, token="anon")
-        return UPath(location)
+        return UPath(location, token="anon") if anonymous else UPath(location)
     return UPath(os.path.abspath(location))
 
 

@@ -5,7 +5,6 @@ symbol, UTC day), with its source URL and sha256, and the exchange metadata JSON
 """
 
 import asyncio
-import gzip
 import hashlib
 import json
 import tempfile
@@ -23,14 +22,23 @@ import aiohttp
 import tardis_dev
 from dagster import ConfigurableResource, Failure, get_dagster_logger
 from pydantic import Field
+from upath import UPath
 
+from resources.environment import DEFAULT_API_ENDPOINT, DEFAULT_DATASETS_ENDPOINT
 from resources.storage import is_local, upath
 
-DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
-DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
-
-# A whole gzip file is read in chunks this big when checking it arrived intact.
+# A downloaded file is read once, in chunks this big, to check it and hash it.
 _VERIFY_CHUNK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What one read of a ``.csv.gz`` file found."""
+
+    whole: bool  # every gzip member ends with its trailer: the body was not cut short
+    empty: bool  # it inflates to nothing (Tardis' "no data that day")
+    sha256: str
+    size_bytes: int
 
 
 class TardisError(RuntimeError):
@@ -98,6 +106,9 @@ class TardisSource(ConfigurableResource):
     datasets_endpoint: str = DEFAULT_DATASETS_ENDPOINT
     api_endpoint: str = DEFAULT_API_ENDPOINT
     mirror: str = Field(default="", description="Folder or gs:// prefix of downloaded files.")
+    anonymous_gcs: bool = Field(
+        default=False, description="Unsigned requests to a gs:// mirror (the GCS emulator)."
+    )
     download_dir: str = Field(
         default="", description="Where downloads are staged; a temporary folder when empty."
     )
@@ -160,8 +171,11 @@ class TardisSource(ConfigurableResource):
             retryable=True,
         )
 
+    def _mirror_path(self) -> UPath:
+        return upath(self.mirror, anonymous=self.anonymous_gcs)
+
     def _mirror_json(self, kind: str, venue: str) -> Any:
-        path = upath(self.mirror) / kind / f"{venue}.json"
+        path = self._mirror_path() / kind / f"{venue}.json"
         if not path.exists():
             raise FileNotFoundError(
                 f"{path} is missing: a Tardis mirror holds {kind}/{venue}.json beside its files"
@@ -181,9 +195,9 @@ class TardisSource(ConfigurableResource):
             prefix="tardis-", dir=self.download_dir or None
         ) as staging:
             if self.mirror:
-                path, url = self._from_mirror(venue, data_type, symbol, day, Path(staging))
+                path, url, found = self._from_mirror(venue, data_type, symbol, day, Path(staging))
             else:
-                path = self._download(venue, data_type, symbol, day, Path(staging), url)
+                path, found = self._download(venue, data_type, symbol, day, Path(staging), url)
             yield SourceFile(
                 venue=venue,
                 data_type=data_type,
@@ -191,15 +205,15 @@ class TardisSource(ConfigurableResource):
                 day=day,
                 path=path,
                 url=url,
-                sha256=_sha256(path),
-                size_bytes=path.stat().st_size,
-                empty=_is_empty_gzip(path),
+                sha256=found.sha256,
+                size_bytes=found.size_bytes,
+                empty=found.empty,
             )
 
     def _from_mirror(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path
-    ) -> tuple[Path, str]:
-        source = upath(self.mirror) / mirror_file_name(venue, data_type, symbol, day)
+    ) -> tuple[Path, str, Inspection]:
+        source = self._mirror_path() / mirror_file_name(venue, data_type, symbol, day)
         if not source.exists():
             raise TardisError(
                 f"the Tardis mirror has no {data_type} file for {symbol} on {venue} "
@@ -207,21 +221,29 @@ class TardisSource(ConfigurableResource):
                 "TARDIS_MIRROR to fetch it over HTTP."
             )
         if is_local(source):
-            return Path(source.path), str(source)
-        local = staging / source.name
-        source.fs.get(source.path, str(local))
-        return local, str(source)
+            local = Path(source.path)
+        else:
+            local = staging / source.name
+            source.fs.get(source.path, str(local))
+        found = inspect(local)
+        if not found.whole:
+            raise TardisError(
+                f"the Tardis mirror's copy {source} is truncated (its gzip stream ends early): "
+                "download it into the mirror again."
+            )
+        return local, str(source), found
 
     def _download(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
-    ) -> Path:
+    ) -> tuple[Path, Inspection]:
         path = staging / mirror_file_name(venue, data_type, symbol, day)
         log = get_dagster_logger()
         for attempt in range(1, self.verify_attempts + 1):
             self._download_once(venue, data_type, symbol, day, staging, url)
-            if _gzip_is_whole(path):
-                log.debug(f"downloaded {url} ({path.stat().st_size:,} bytes)")
-                return path
+            found = inspect(path)
+            if found.whole:
+                log.debug(f"downloaded {url} ({found.size_bytes:,} bytes)")
+                return path, found
             log.warning(f"{url}: body cut short (attempt {attempt}), downloading again")
             path.unlink()
         raise TardisError(
@@ -292,33 +314,26 @@ class TardisSource(ConfigurableResource):
         return f"Tardis answered HTTP {error.code} for {what} ({url}): {error.msg}"
 
 
-def _sha256(path: Path) -> str:
+def inspect(path: Path) -> Inspection:
+    """One read of a ``.csv.gz`` file: whether it is whole, whether it is empty, its sha256."""
     digest = hashlib.sha256()
+    inflater = zlib.decompressobj(wbits=31)
+    whole, empty, size = True, True, 0
     with path.open("rb") as handle:
         while chunk := handle.read(_VERIFY_CHUNK_BYTES):
             digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _is_empty_gzip(path: Path) -> bool:
-    with gzip.open(path, "rb") as handle:
-        try:
-            return handle.read(1) == b""
-        except EOFError:
-            return False
-
-
-def _gzip_is_whole(path: Path) -> bool:
-    """Whether every gzip member in ``path`` ends with its trailer (no truncated body)."""
-    inflater = zlib.decompressobj(wbits=31)
-    with path.open("rb") as handle:
-        while chunk := handle.read(_VERIFY_CHUNK_BYTES):
+            size += len(chunk)
+            if not whole:
+                continue  # keep hashing what arrived; the verdict is in
             try:
-                inflater.decompress(chunk, 0)
+                empty &= not inflater.decompress(chunk)
+                # Tardis' files may hold several gzip members one after another.
                 while inflater.eof and inflater.unused_data:
                     rest = inflater.unused_data
                     inflater = zlib.decompressobj(wbits=31)
-                    inflater.decompress(rest, 0)
+                    empty &= not inflater.decompress(rest)
             except zlib.error:
-                return False
-    return inflater.eof
+                whole = False
+    return Inspection(
+        whole=whole and inflater.eof, empty=empty, sha256=digest.hexdigest(), size_bytes=size
+    )

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from resources import LakeIOManager, TardisSource
+from resources.io_manager import LakeIOManager
+from resources.tardis import TardisSource
+from resources.universe import UniverseResource
 from resources.warehouse import DEFAULT_DUCKDB_FILE, DuckDBWarehouseIOManager
 from tardis_local.server import TardisServer
 
@@ -50,8 +52,9 @@ def bind_resources(
     timeout_seconds: int = 5,
     deadline_seconds: int = 120,
 ) -> dict:
-    """Resources as production binds them, pointed at the local server and lake, with the
-    embedded DuckDB warehouse beside a local lake (in a temporary folder otherwise)."""
+    """Resources as production binds them, pointed at the local server and lake (a
+    ``gs://`` one on the GCS emulator), the bundled universe, and the embedded DuckDB
+    warehouse beside a local lake (in a temporary folder otherwise)."""
     local = not str(lake_root).startswith("gs://")
     folder = Path(lake_root) if local else Path(tempfile.mkdtemp(prefix="warehouse-"))
     return {
@@ -62,7 +65,8 @@ def bind_resources(
             timeout_seconds=timeout_seconds,
             deadline_seconds=deadline_seconds,
         ),
-        "io_manager": LakeIOManager(root=str(lake_root)),
+        "universe": UniverseResource(),
+        "io_manager": LakeIOManager(root=str(lake_root), anonymous_gcs=not local),
         "warehouse_io_manager": DuckDBWarehouseIOManager(
             database=str(folder / DEFAULT_DUCKDB_FILE)
         ),

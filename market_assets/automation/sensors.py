@@ -1,10 +1,10 @@
-"""Sensors that keep the lake current: new Tardis exports and recent gaps."""
+"""Sensors that keep the lake current: new Tardis exports, recent gaps, and the
+automation conditions of what is derived from the ticks."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
-    AssetKey,
     AssetPartitionStatus,
     AssetSelection,
     AutomationConditionSensorDefinition,
@@ -13,8 +13,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
-    in_process_executor,
     sensor,
 )
 
@@ -23,32 +21,10 @@ from market_assets.automation.exports import (
     newly_exported_days,
     parse_exported_until,
 )
-from market_assets.universe import load_universe
-from partitions import market_partition_key, market_partitions
-from resources import TardisSource
-from resources.tardis import TardisError
-
-# Everything that comes straight from Tardis for a (day, venue): requested as one run.
-INGEST_SELECTION = AssetSelection.assets("instrument_definitions") | AssetSelection.groups("ticks")
-
-daily_ingest_job = define_asset_job(
-    "daily_ingest",
-    selection=INGEST_SELECTION,
-    description="Instrument definitions and every raw tick type of one (day, venue).",
-    # The run is the unit of parallelism (one per day and venue, queued and pooled); its
-    # thirty-odd steps run in one process instead of paying Dagster's start-up each.
-    executor_def=in_process_executor,
-)
-
-# What is computed from the ticks: candles and their warehouse tables. The automation
-# sensor keeps them current; this job is for backfilling them (one run per day and venue).
-DERIVED_SELECTION = AssetSelection.groups("candles", "warehouse")
-derived_job = define_asset_job(
-    "candles_and_warehouse",
-    selection=DERIVED_SELECTION,
-    description="Candles of every timeframe and their warehouse tables for one (day, venue).",
-    executor_def=in_process_executor,
-)
+from market_assets.automation.jobs import INGEST_SELECTION, daily_ingest_job
+from partitions import market_partition_key
+from resources.tardis import TardisError, TardisSource
+from resources.universe import UniverseResource
 
 # Tardis publishes a day around 06:00 UTC the next day; polling every 10 minutes lands
 # it within minutes without load on the API (one small request per venue).
@@ -69,11 +45,6 @@ automation_sensor = AutomationConditionSensorDefinition(
 )
 
 
-def ingested_venues() -> list[str]:
-    """Venues for which the universe asks for something."""
-    return sorted(load_universe().venues)
-
-
 @sensor(
     job=daily_ingest_job,
     minimum_interval_seconds=POLL_SECONDS,
@@ -84,10 +55,12 @@ def ingested_venues() -> list[str]:
         "where Tardis stands: history is for backfills."
     ),
 )
-def tardis_exports_sensor(context: SensorEvaluationContext, tardis: TardisSource) -> SensorResult:
+def tardis_exports_sensor(
+    context: SensorEvaluationContext, tardis: TardisSource, universe: UniverseResource
+) -> SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
-    for venue in ingested_venues():
+    for venue in universe.load().venue_ids:
         current = exported_until(context, tardis, venue)
         if current is None:
             continue
@@ -120,11 +93,11 @@ def tardis_exports_sensor(context: SensorEvaluationContext, tardis: TardisSource
     ),
 )
 def recent_gaps_sensor(
-    context: SensorEvaluationContext, tardis: TardisSource
+    context: SensorEvaluationContext, tardis: TardisSource, universe: UniverseResource
 ) -> SensorResult | SkipReason:
     today = datetime.now(UTC).date()
     requests = []
-    for venue in ingested_venues():
+    for venue in universe.load().venue_ids:
         current = exported_until(context, tardis, venue)
         if current is None:
             continue
@@ -159,16 +132,11 @@ def gaps(context: SensorEvaluationContext, venue: str, days: list[date]) -> set[
     """The days among ``days`` where some ingested asset of ``venue`` is missing or failed."""
     keys = {str(market_partition_key(day, venue)): day for day in days}
     found: set[date] = set()
-    for asset_key in _ingest_asset_keys(context):
-        statuses = (
-            context.instance.get_status_by_partition(asset_key, list(keys), market_partitions) or {}
-        )
+    graph = context.repository_def.asset_graph
+    for asset_key in sorted(INGEST_SELECTION.resolve(graph)):
+        partitions = graph.get(asset_key).partitions_def
+        statuses = context.instance.get_status_by_partition(asset_key, list(keys), partitions) or {}
         for key, day in keys.items():
             if statuses.get(key) in (None, AssetPartitionStatus.FAILED):
                 found.add(day)
     return found
-
-
-def _ingest_asset_keys(context: SensorEvaluationContext) -> list[AssetKey]:
-    graph = context.repository_def.asset_graph
-    return sorted(INGEST_SELECTION.resolve(graph))

@@ -1,8 +1,8 @@
 """Candle assets: every timeframe of a (day, venue), computed from the ticks in one pass.
 
-Day D reads the ticks of D and, through ``WITH_NEXT_DAY``, of D+1, whose file holds D's
-last trades. Candles built while D+1 has not landed say so (``next_day_included``) and
-are rebuilt by the automation condition once it does.
+Day D reads the day window of each tick input (``WITH_NEXT_DAY``: D's files and the rows
+of D+1's files stamped inside D). Candles built while D+1 has not landed say so
+(``next_day_included``) and are rebuilt by the automation condition once it does.
 """
 
 import base64
@@ -16,24 +16,18 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetOut,
+    AssetsDefinition,
     AutomationCondition,
     MetadataValue,
     Output,
+    PartitionsDefinition,
     multi_asset,
 )
 
-from market_assets.candles.bars import (
-    BOOK_INPUT,
-    CANDLE_SCHEMA,
-    TICKER_INPUT,
-    TIMESTAMP,
-    TRADE_INPUT,
-    US_PER_DAY,
-    in_source_order,
-    midnight_us,
-)
+from market_assets.candles.bars import BOOK_INPUT, TICKER_INPUT, TRADE_INPUT, midnight_us
 from market_assets.candles.build import InstrumentDay, instrument_candles
 from market_assets.candles.chart import candlestick_png
+from market_assets.candles.columns import CANDLES
 from market_assets.candles.options import (
     CHAIN_COLUMNS,
     Chain,
@@ -42,10 +36,12 @@ from market_assets.candles.options import (
     option_grids,
     underlying_of,
 )
-from market_assets.partition import ONE_PARTITION_PER_RUN, day_and_venue
+from market_assets.columns import TIMESTAMP
+from market_assets.runs import ONE_PARTITION_PER_RUN, day_and_venue
+from market_assets.schemas import column_schema_metadata
 from market_assets.ticks.types import instrument_key_of_file
-from partitions import TIMEFRAMES, WITH_NEXT_DAY, market_partitions
-from resources import LakeDays
+from partitions import TIMEFRAMES, WITH_NEXT_DAY
+from resources.lake_handles import DayWindow
 
 # The tick assets the candles read, by the input name the feature groups use.
 TICK_INPUTS: dict[str, str] = {
@@ -86,37 +82,55 @@ def output_name(timeframe: str) -> str:
     return f"candles_{timeframe}"
 
 
-@multi_asset(
-    outs={
-        output_name(timeframe): AssetOut(
-            key=candle_key(timeframe),
-            description=(
-                f"{timeframe} candles of every instrument of the (day, venue): every bar of "
-                "the day, computed from the ticks, with trade, liquidation, derivative "
-                "ticker, book and option features (see market_assets/candles/bars.py)."
-            ),
-            kinds={"parquet"},
-            is_required=False,
-            automation_condition=CANDLE_AUTOMATION,
-        )
-        for timeframe in TIMEFRAMES
-    },
-    ins={
-        name: AssetIn(key=["ticks", data_type], partition_mapping=WITH_NEXT_DAY)
-        for name, data_type in TICK_INPUTS.items()
-    },
-    partitions_def=market_partitions,
-    group_name="candles",
-    can_subset=True,
-    backfill_policy=ONE_PARTITION_PER_RUN,
-)
-def candles(
-    context: AssetExecutionContext,
-    trades: LakeDays,
-    liquidations: LakeDays,
-    derivative_ticker: LakeDays,
-    book: LakeDays,
-    options_chain: LakeDays,
+def build_candles(partitions: PartitionsDefinition) -> AssetsDefinition:
+    """The ``candles/{timeframe}`` assets of every timeframe, built together in one pass."""
+
+    @multi_asset(
+        outs={
+            output_name(timeframe): AssetOut(
+                key=candle_key(timeframe),
+                description=(
+                    f"{timeframe} candles of every instrument of the (day, venue): every bar "
+                    "of the day, computed from the ticks, with trade, liquidation, derivative "
+                    "ticker, book and option features (see market_assets/candles/columns.py)."
+                ),
+                kinds={"parquet"},
+                is_required=False,
+                automation_condition=CANDLE_AUTOMATION,
+                metadata=column_schema_metadata(CANDLES),
+            )
+            for timeframe in TIMEFRAMES
+        },
+        ins={
+            name: AssetIn(key=["ticks", data_type], partition_mapping=WITH_NEXT_DAY)
+            for name, data_type in TICK_INPUTS.items()
+        },
+        partitions_def=partitions,
+        group_name="candles",
+        can_subset=True,
+        backfill_policy=ONE_PARTITION_PER_RUN,
+    )
+    def candles(
+        context: AssetExecutionContext,
+        trades: DayWindow,
+        liquidations: DayWindow,
+        derivative_ticker: DayWindow,
+        book: DayWindow,
+        options_chain: DayWindow,
+    ) -> Iterator[Output[pa.Table]]:
+        inputs = {
+            "trades": trades,
+            "liquidations": liquidations,
+            "derivative_ticker": derivative_ticker,
+            "book": book,
+        }
+        yield from _candles(context, inputs, options_chain)
+
+    return candles
+
+
+def _candles(
+    context: AssetExecutionContext, inputs: dict[str, DayWindow], options_chain: DayWindow
 ) -> Iterator[Output[pa.Table]]:
     day, venue = day_and_venue(context)
     timeframes = {
@@ -125,30 +139,17 @@ def candles(
         if candle_key(timeframe) in context.selected_asset_keys
     }
     day_start_us = midnight_us(day)
-    inputs = {
-        "trades": trades,
-        "liquidations": liquidations,
-        "derivative_ticker": derivative_ticker,
-        "book": book,
-    }
     grids = _option_grids(options_chain, day_start_us)
     if grids:
         context.log.info(f"{day}|{venue}: option features for {', '.join(sorted(grids))}")
     instruments = _instrument_files(inputs)
     if not instruments:
         context.log.warning(f"{day}|{venue}: no ticks in the lake; every table is empty")
-    # Listed once per input: on GCS every listing is a request.
-    next_day_files = {
-        name: set(days.next_day.file_names()) if days.next_day is not None else set()
-        for name, days in inputs.items()
-    }
     built: dict[str, list[pa.Table]] = {timeframe: [] for timeframe in timeframes}
     late_trades = 0
     for number, (key, files) in enumerate(sorted(instruments.items()), 1):
         read = {
-            name: read_day_ticks(
-                inputs[name], file, file in next_day_files[name], INPUT_COLUMNS[name], day_start_us
-            )
+            name: inputs[name].read(file, (*INPUT_COLUMNS[name], "instrument_key"))
             for name, file in files.items()
         }
         for name, (table, _) in read.items():
@@ -161,7 +162,7 @@ def candles(
             built[timeframe].append(table)
         rows = f"{read['trades'][0].num_rows:,} trade rows" if "trades" in read else "no trades"
         context.log.info(f"{day}|{venue} [{number}/{len(instruments)}] {key}: {rows}")
-    complete = trades.next_day is not None
+    complete = inputs["trades"].next_day_included
     if not complete:
         context.log.warning(
             f"{day}|{venue}: ticks of {day + timedelta(days=1)} are not in the lake yet, so "
@@ -170,7 +171,7 @@ def candles(
         )
     for timeframe, seconds in timeframes.items():
         table = (
-            pa.concat_tables(built[timeframe]) if built[timeframe] else CANDLE_SCHEMA.empty_table()
+            pa.concat_tables(built[timeframe]) if built[timeframe] else CANDLES.schema.empty_table()
         )
         yield Output(
             table,
@@ -179,29 +180,13 @@ def candles(
         )
 
 
-def _instrument_files(inputs: dict[str, LakeDays]) -> dict[str, dict[str, str]]:
+def _instrument_files(inputs: dict[str, DayWindow]) -> dict[str, dict[str, str]]:
     """Per instrument key, the day's file of each tick input that has one."""
     found: dict[str, dict[str, str]] = {}
-    for name, days in inputs.items():
-        for file in days.day.file_names():
+    for name, window in inputs.items():
+        for file in window.file_names():
             found.setdefault(instrument_key_of_file(file), {})[name] = file
     return found
-
-
-def read_day_ticks(
-    days: LakeDays, file: str, in_next_day: bool, columns: tuple[str, ...], day_start_us: int
-) -> tuple[pa.Table, int]:
-    """``columns`` of the day's file and, when the next day has the same file, of its rows
-    stamped before the day ends, in source order, with the count taken from the next day."""
-    columns = (*columns, "instrument_key")
-    today = days.day.read_file(file, columns=columns)
-    following = None
-    if days.next_day is not None and in_next_day:
-        end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
-        following = days.next_day.read_file(
-            file, columns=columns, filters=pc.field("timestamp") < end
-        )
-    return in_source_order([today, following]), 0 if following is None else following.num_rows
 
 
 def check_identity(table: pa.Table, key: str, where: str) -> None:
@@ -229,23 +214,19 @@ def _rows_from_next_day(trades: tuple[pa.Table, int] | None, day_start_us: int) 
     return pc.sum(pc.greater_equal(stamps, start).cast(pa.int64())).as_py() or 0
 
 
-def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
-    """Option features per underlying; the chain is read twice, first its expiries only,
-    then the rows of the expiries the day's closes can choose."""
-    sources = [(chain.day, None)]
-    if chain.next_day is not None:
-        end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
-        sources.append((chain.next_day, pc.field("timestamp") < end))
-    files = [(handle, name, where) for handle, where in sources for name in handle.file_names()]
+def _option_grids(chain: DayWindow, day_start_us: int) -> dict[str, OptionGrid]:
+    """Option features per underlying; the chain's day window is read twice, first its
+    expiries only, then the rows of the expiries the day's closes can choose."""
+    files = chain.files()
     if not files:
         return {}
     listings = pa.concat_tables(
-        handle.read_file(name, columns=["instrument_key", "expiration", "timestamp"], filters=where)
+        file.read(columns=["instrument_key", "expiration", "timestamp"])
         .unify_dictionaries()  # row groups carry their own dictionaries
         .group_by(["instrument_key", "expiration"])
         .aggregate([("timestamp", "min")])
         .rename_columns(["instrument_key", "expiration", "first_seen"])
-        for handle, name, where in files
+        for file in files
     )
     wanted = candidate_expiries(listings, day_start_us)
     if not wanted.size:
@@ -253,16 +234,7 @@ def _option_grids(chain: LakeDays, day_start_us: int) -> dict[str, OptionGrid]:
     chosen = pc.field("expiration").isin(pa.array(wanted, pa.int64()).cast(TIMESTAMP))
     # File by file into arrays, so no more than one file's table is held at a time.
     arrays = Chain.concat(
-        [
-            Chain.of(
-                handle.read_file(
-                    name,
-                    columns=list(CHAIN_COLUMNS),
-                    filters=chosen if where is None else chosen & where,
-                )
-            )
-            for handle, name, where in files
-        ]
+        [Chain.of(file.read(columns=list(CHAIN_COLUMNS), filters=chosen)) for file in files]
     )
     return option_grids(arrays, day_start_us)
 

@@ -32,88 +32,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from market_assets.columns import TIMESTAMP
+
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 SIDES = ("buy", "sell", "unknown")
 BOOK_LEVELS = 5
 # The finest timeframe: every bar edge of every timeframe lies on its grid.
 GRID_SECONDS = 15
 
-TRADE_FIELDS: dict[str, pa.DataType] = {
-    "open": pa.float64(),
-    "high": pa.float64(),
-    "low": pa.float64(),
-    "close": pa.float64(),
-    "volume": pa.float64(),
-    "quote_volume": pa.float64(),
-    "vwap": pa.float64(),
-    "trade_count": pa.int64(),
-    "buy_volume": pa.float64(),
-    "sell_volume": pa.float64(),
-    "unknown_volume": pa.float64(),
-    "buy_count": pa.int64(),
-    "sell_count": pa.int64(),
-    "unknown_count": pa.int64(),
-    "mean_trade_size": pa.float64(),
-    "max_trade_size": pa.float64(),
-    "delay_min_ms": pa.float64(),
-    "delay_median_ms": pa.float64(),
-    "delay_mean_ms": pa.float64(),
-    "delay_max_ms": pa.float64(),
-    "timestamp_out": TIMESTAMP,
-}
-LIQUIDATION_FIELDS: dict[str, pa.DataType] = {
-    "liquidation_buy_volume": pa.float64(),
-    "liquidation_buy_count": pa.int64(),
-    "liquidation_sell_volume": pa.float64(),
-    "liquidation_sell_count": pa.int64(),
-}
 TICKER_VALUES = ("funding_rate", "predicted_funding_rate", "mark_price", "index_price")
-TICKER_FIELDS: dict[str, pa.DataType] = {
-    **{name: pa.float64() for name in TICKER_VALUES},
-    "open_interest": pa.float64(),
-    "open_interest_change": pa.float64(),
-    "basis": pa.float64(),
-}
-BOOK_FIELDS: dict[str, pa.DataType] = {
-    name: pa.float64()
-    for name in (
-        "best_bid",
-        "best_ask",
-        "mid",
-        "spread_bps",
-        "microprice",
-        "bid_depth_5",
-        "ask_depth_5",
-        "imbalance_5",
-        "spread_bps_tw",
-        "imbalance_5_tw",
-    )
-}
-OPTION_FIELDS: dict[str, pa.DataType] = {
-    "option_expiry": TIMESTAMP,
-    "atm_iv": pa.float64(),
-    "risk_reversal_25d": pa.float64(),
-    "put_call_iv_ratio_25d": pa.float64(),
-}
-CANDLE_SCHEMA = pa.schema(
-    [
-        pa.field("instrument_key", pa.string(), nullable=False),
-        pa.field("timestamp", TIMESTAMP, nullable=False),
-        *(
-            pa.field(name, arrow_type)
-            for group in (
-                TRADE_FIELDS,
-                LIQUIDATION_FIELDS,
-                TICKER_FIELDS,
-                BOOK_FIELDS,
-                OPTION_FIELDS,
-            )
-            for name, arrow_type in group.items()
-        ),
-    ]
-)
 
 # The tick columns each feature group reads (the rest of a tick file is left on disk).
 TRADE_INPUT = ("timestamp", "local_timestamp", "side", "price", "amount")

@@ -5,17 +5,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from market_assets.candles.bars import (
+from market_assets.candles.bars import Column, bar_edges, null_columns, to_arrow
+from market_assets.candles.columns import (
     BOOK_FIELDS,
-    CANDLE_SCHEMA,
+    CANDLES,
     LIQUIDATION_FIELDS,
     OPTION_FIELDS,
     TICKER_FIELDS,
     TRADE_FIELDS,
-    Column,
-    bar_edges,
-    null_columns,
-    to_arrow,
 )
 from market_assets.candles.options import OptionGrid
 from market_assets.candles.state_bars import StateTape, book_columns, ticker_columns
@@ -40,7 +37,7 @@ def instrument_candles(
     timeframes: dict[str, int],
     options: OptionGrid | None = None,
 ) -> dict[str, pa.Table]:
-    """Per timeframe name, the instrument's bars of the day (``CANDLE_SCHEMA``).
+    """Per timeframe name, the instrument's bars of the day (``CANDLES.schema``).
 
     ``timeframes`` maps names to seconds; ``options`` are the features of the
     instrument's underlying, if it has listed options.
@@ -86,8 +83,8 @@ def instrument_candles(
         columns |= options.columns(seconds) if options else null_columns(OPTION_FIELDS, bars)
         arrays = [
             pa.array(np.full(bars, ticks.instrument_key, dtype=object), pa.string()),
-            pa.array(starts, pa.int64()).cast(CANDLE_SCHEMA.field("timestamp").type),
+            pa.array(starts, pa.int64()).cast(CANDLES.schema.field("timestamp").type),
         ]
-        arrays += [to_arrow(columns[f.name], f.type) for f in list(CANDLE_SCHEMA)[2:]]
-        tables[name] = pa.Table.from_arrays(arrays, schema=CANDLE_SCHEMA)
+        arrays += [to_arrow(columns[f.name], f.type) for f in list(CANDLES.schema)[2:]]
+        tables[name] = pa.Table.from_arrays(arrays, schema=CANDLES.schema)
     return tables

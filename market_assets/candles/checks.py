@@ -10,11 +10,12 @@ from dagster import (
     AssetChecksDefinition,
     AssetIn,
     MetadataValue,
+    PartitionsDefinition,
     asset_check,
 )
 
 from market_assets.candles.assets import candle_key
-from market_assets.candles.bars import TIMESTAMP, US_PER_DAY, midnight_us
+from market_assets.candles.bars import midnight_us
 from market_assets.candles.invariants import (
     alignment_violations,
     count_violations,
@@ -23,9 +24,9 @@ from market_assets.candles.invariants import (
     ohlc_violations,
     volume_violations,
 )
-from market_assets.partition import day_and_venue
-from partitions import TIMEFRAMES, market_partitions
-from resources import LakeDays, LakePartition
+from market_assets.runs import day_and_venue
+from partitions import TIMEFRAMES
+from resources.lake_handles import DayWindow, LakePartition
 
 OHLC_CHECK = "ohlc"
 VOLUME_CHECK = "volume_sums"
@@ -42,7 +43,9 @@ def _result(problems: list[str], **metadata: object) -> AssetCheckResult:
     )
 
 
-def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDefinition]:
+def build_candle_checks(
+    timeframe: str, finer: str | None, partitions: PartitionsDefinition
+) -> list[AssetChecksDefinition]:
     """The checks of ``candles/{timeframe}``; ``finer`` is the timeframe its bars are
     compared with (None for the finest)."""
     seconds = TIMEFRAMES[timeframe]
@@ -54,7 +57,7 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
         @asset_check(
             asset=key,
             name=name,
-            partitions_def=market_partitions,
+            partitions_def=partitions,
             blocking=True,
             description=description,
         )
@@ -80,7 +83,7 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
     @asset_check(
         asset=key,
         name=ALIGNMENT_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         blocking=True,
         description=f"Every bar starts on the {timeframe} grid of its day; every instrument "
         "has every bar of the day.",
@@ -92,7 +95,7 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
     @asset_check(
         asset=key,
         name=COUNT_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         # Checks take no partition mappings: the next day is looked up in the lake.
         additional_ins={"trades": AssetIn(key=["ticks", "trades"])},
         description="Per instrument, the bars' trade counts add up to the trades stamped in "
@@ -102,13 +105,12 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
     def trade_counts(
         context: AssetCheckExecutionContext, candles: pa.Table, trades: LakePartition
     ) -> AssetCheckResult:
-        day, _ = day_and_venue(context)
-        days = LakeDays(day=trades, next_day=trades.next_day())
-        ticks = trades_in_day(days, midnight_us(day))
+        window = DayWindow.open(trades.lake, trades.asset_path, trades.day, trades.venue)
+        ticks = trades_in_day(window)
         return _result(
             count_violations(candles, ticks),
             trades=sum(ticks.values()),
-            next_day_included=days.next_day is not None,
+            next_day_included=window.next_day_included,
         )
 
     checks += [aligned, trade_counts]
@@ -118,7 +120,7 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
     @asset_check(
         asset=key,
         name=CROSS_TIMEFRAME_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         additional_ins={"finer": AssetIn(key=candle_key(finer))},
         description=f"Each bar agrees with the {finer} bars inside it: volumes and counts "
         "add up, open is the first open, close the last close, high and low the extremes.",
@@ -131,27 +133,23 @@ def build_candle_checks(timeframe: str, finer: str | None) -> list[AssetChecksDe
     return [*checks, cross_timeframe]
 
 
-def trades_in_day(trades: LakeDays, day_start_us: int) -> dict[str, int]:
-    """Per instrument, the trades stamped inside the day in its and the next day's files,
-    counted straight from the lake."""
-    start = pa.scalar(day_start_us, pa.int64()).cast(TIMESTAMP)
-    end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
-    inside = (pc.field("timestamp") >= start) & (pc.field("timestamp") < end)
+def trades_in_day(trades: DayWindow) -> dict[str, int]:
+    """Per instrument, the trades of the day window stamped inside the day, counted
+    straight from the lake."""
     counts: dict[str, int] = {}
-    for handle in (trades.day, trades.next_day):
-        if handle is None:
-            continue
-        for name in handle.file_names():
-            keys = handle.read_file(name, columns=["instrument_key"], filters=inside)
-            found = pc.value_counts(keys["instrument_key"].cast(pa.string()))
-            for entry in found.to_pylist():
-                counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
+    for file in trades.files():
+        keys = file.read(columns=["instrument_key"], filters=trades.inside)
+        found = pc.value_counts(keys["instrument_key"].cast(pa.string()))
+        for entry in found.to_pylist():
+            counts[entry["values"]] = counts.get(entry["values"], 0) + entry["counts"]
     return counts
 
 
-_NAMES = list(TIMEFRAMES)
-CANDLE_CHECKS: list[AssetChecksDefinition] = [
-    check
-    for n, timeframe in enumerate(_NAMES)
-    for check in build_candle_checks(timeframe, _NAMES[n - 1] if n else None)
-]
+def build_all_candle_checks(partitions: PartitionsDefinition) -> list[AssetChecksDefinition]:
+    """The checks of every candle timeframe, each compared with the next finer one."""
+    names = list(TIMEFRAMES)
+    return [
+        check
+        for n, timeframe in enumerate(names)
+        for check in build_candle_checks(timeframe, names[n - 1] if n else None, partitions)
+    ]

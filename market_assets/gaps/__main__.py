@@ -20,7 +20,7 @@ from dagster import AssetKey, DagsterInstance
 from market_assets.definitions import defs
 from market_assets.gaps.report import missing_keys, render_json, render_table
 from market_assets.gaps.scan import coverage_report
-from partitions import VENUES
+from partitions import venues_of
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,13 +30,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
     parser.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
     graph = defs.resolve_asset_graph()
+    venues = venues_of(graph.get(AssetKey("instrument_definitions")).partitions_def)
     all_assets = sorted(
         k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_partitioned
     )
     parser.add_argument(
         "--asset", action="append", choices=all_assets, help="repeatable; default: all"
     )
-    parser.add_argument("--venue", action="append", choices=VENUES, help="repeatable; default: all")
+    parser.add_argument("--venue", action="append", choices=venues, help="repeatable; default: all")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON for scripts")
     output.add_argument(
@@ -53,9 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with DagsterInstance.get() as instance:
         coverages = coverage_report(
             instance,
+            graph.get(assets[0]).partitions_def,
             graph.asset_check_keys,
             assets,
-            args.venue or VENUES,
+            args.venue or venues,
             args.first,
             args.last,
         )

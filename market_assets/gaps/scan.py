@@ -4,15 +4,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, PartitionsDefinition
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from market_assets.gaps.report import Coverage, classify
-from partitions import market_partition_key, market_partitions
+from partitions import market_partition_key
 
 
 def coverage_report(
     instance: DagsterInstance,
+    partitions: PartitionsDefinition,
     check_keys: Iterable[AssetCheckKey],
     assets: Sequence[AssetKey],
     venues: Sequence[str],
@@ -21,13 +22,14 @@ def coverage_report(
 ) -> list[Coverage]:
     """One ``Coverage`` per (asset, venue) over ``first``..``last`` (inclusive).
 
+    ``partitions`` is the date × venue definition every asset of ``assets`` shares;
     ``check_keys`` are the partitioned checks whose latest failures count as gaps.
     """
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     keys = {str(market_partition_key(day, venue)): (day, venue) for venue in venues for day in days}
     coverages = []
     for asset_key in assets:
-        statuses = instance.get_status_by_partition(asset_key, list(keys), market_partitions) or {}
+        statuses = instance.get_status_by_partition(asset_key, list(keys), partitions) or {}
         failed_checks: dict[tuple[date, str], list[str]] = defaultdict(list)
         checks = sorted(k for k in check_keys if k.asset_key == asset_key)
         for info in instance.event_log_storage.get_asset_check_partition_info(

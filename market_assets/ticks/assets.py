@@ -1,6 +1,6 @@
 """Raw tick assets: Tardis files parsed, validated and streamed into the lake as they are read."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandera.errors
 import pandera.pyarrow as pap
@@ -11,60 +11,44 @@ from dagster import (
     Failure,
     MetadataValue,
     Output,
+    PartitionsDefinition,
     asset,
 )
 
-from market_assets.partition import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
-from market_assets.tardis_csv import CsvLayout, TardisFormatError, read_tardis_csv
-from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.runs import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
+from market_assets.schemas import column_schema_metadata, pandera_schema
+from market_assets.ticks.tardis_csv import TardisFormatError, read_tardis_csv
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
-from market_assets.universe import VenueUniverse, load_universe
-from partitions import market_partitions
-from resources import LakeFile, SourceFile, TardisSource, TickStream
-from resources.tardis import as_failure
+from market_assets.universe import VenueUniverse
+from resources.lake import LakeFile, TickStream
+from resources.tardis import SourceFile, TardisSource, as_failure
+from resources.universe import UniverseResource
 
 # Tardis downloads share one concurrency pool so backfills respect its rate limits.
 TARDIS_POOL = "tardis"
-# Tables handed to pandera: validation costs ~10 ms a call whatever the size, so calls
-# are made on ~64 MiB of Arrow data (a million trades, a quarter million chain rows).
-VALIDATION_BYTES = 64 << 20
 
 
-class SchemaViolation(ValueError):
-    """Rows of a source file that break the data type's pandera schema."""
+def schema_check(schema: pap.DataFrameSchema, source: SourceFile) -> Callable[[pa.Table], None]:
+    """A lake file check that validates each row group of ``source`` against ``schema``.
 
-
-def regrouped(tables: Iterator[pa.Table], max_bytes: int) -> Iterator[pa.Table]:
-    """``tables`` gathered into tables of about ``max_bytes`` of Arrow data each."""
-    pending: list[pa.Table] = []
-    pending_bytes = 0
-    for table in tables:
-        pending.append(table)
-        pending_bytes += table.nbytes
-        if pending_bytes >= max_bytes:
-            yield pa.concat_tables(pending)
-            pending, pending_bytes = [], 0
-    if pending:
-        yield pa.concat_tables(pending)
-
-
-def validated(
-    tables: Iterator[pa.Table], schema: pap.DataFrameSchema, source: SourceFile
-) -> Iterator[pa.Table]:
-    """``tables`` regrouped by ``VALIDATION_BYTES``, each checked against ``schema``.
-
-    A failure names the file and the checks that failed.
+    A violation is final (a retry would read the same bytes): the failure names the file
+    and the checks that failed, and nothing of the partition is written.
     """
-    for table in regrouped(tables, VALIDATION_BYTES):
+
+    def check(rows: pa.Table) -> None:
         try:
-            schema.validate(table, lazy=True)
+            schema.validate(rows, lazy=True)
         except pandera.errors.SchemaErrors as error:
-            raise SchemaViolation(
-                f"rows of {source.url} fail the {schema.name} schema; "
-                f"nothing was written for this partition. Failed checks: "
-                f"{_failed_checks(error)}"
+            raise Failure(
+                description=(
+                    f"{source.describe()}: rows of {source.url} fail the {schema.name} schema; "
+                    f"nothing was written for this partition. Failed checks: "
+                    f"{_failed_checks(error)}"
+                ),
+                allow_retries=False,
             ) from error
-        yield table
+
+    return check
 
 
 def _failed_checks(error: pandera.errors.SchemaErrors) -> str:
@@ -75,11 +59,11 @@ def _failed_checks(error: pandera.errors.SchemaErrors) -> str:
     return "; ".join(found) or str(error)
 
 
-def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
+def build_tick_asset(tick_type: TickType, partitions: PartitionsDefinition) -> AssetsDefinition:
     """The ``ticks/{data_type}`` asset for one Tardis data type."""
     data_type = tick_type.data_type
-    layout = tick_type.layout
-    schema = TICK_SCHEMAS[data_type]
+    dataset = tick_type.dataset
+    schema = pandera_schema(dataset)
     layout_note = (
         f"one Parquet file of Tardis' grouped {tick_type.grouped_symbol} file, its rows "
         "filtered to the universe's instruments"
@@ -89,23 +73,27 @@ def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
 
     @asset(
         key=["ticks", data_type],
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         group_name="ticks",
         pool=TARDIS_POOL,
         kinds={"parquet"},
         retry_policy=TARDIS_RETRY,
         backfill_policy=ONE_PARTITION_PER_RUN,
+        metadata=column_schema_metadata(dataset),
         description=(
             f"Tardis {data_type} of the universe's instruments: {layout_note}; Tardis' "
             "columns and units plus instrument_key, in source order."
         ),
     )
     def tick_asset(
-        context: AssetExecutionContext, tardis: TardisSource, instrument_definitions: pa.Table
+        context: AssetExecutionContext,
+        tardis: TardisSource,
+        universe: UniverseResource,
+        instrument_definitions: pa.Table,
     ) -> Output[TickStream]:
         day, venue = day_and_venue(context)
-        universe = load_universe()
-        venue_universe = universe.for_venue(venue)
+        chosen = universe.load()
+        venue_universe = chosen.for_venue(venue)
         instruments = tick_type.expected(instrument_definitions, venue_universe, day)
         not_listed = _not_listed(venue_universe, instrument_definitions, data_type)
         if not_listed:
@@ -128,9 +116,10 @@ def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
                     )
                     yield LakeFile(
                         name=name,
-                        schema=layout.schema,
-                        batches=_parsed(source, layout, keys, schema),
+                        schema=dataset.schema,
+                        batches=_parsed(source, tick_type, keys),
                         source={"url": source.url, "sha256": source.sha256, "empty": source.empty},
+                        check=schema_check(schema, source),
                     )
 
         return Output(
@@ -139,7 +128,7 @@ def build_tick_asset(tick_type: TickType) -> AssetsDefinition:
                 "instruments": MetadataValue.json([key for _, key in instruments]),
                 "instrument_count": MetadataValue.int(len(instruments)),
                 "not_listed": MetadataValue.json(not_listed),
-                "universe": MetadataValue.path(universe.source),
+                "universe": MetadataValue.path(chosen.source),
             },
         )
 
@@ -155,19 +144,16 @@ def _not_listed(universe: VenueUniverse, definitions: pa.Table, data_type: str) 
     return sorted(s for s in universe.symbols if s.upper() not in listed)
 
 
-def _parsed(
-    source: SourceFile,
-    layout: CsvLayout,
-    keys: dict[str, str],
-    schema: pap.DataFrameSchema,
-) -> Iterator[pa.Table]:
+def _parsed(source: SourceFile, tick_type: TickType, keys: dict[str, str]) -> Iterator[pa.Table]:
     # Bad content is final: a retry would read the same bytes.
     try:
-        yield from validated(read_tardis_csv(source.path, layout, keys), schema, source)
-    except (TardisFormatError, SchemaViolation) as error:
+        yield from read_tardis_csv(source.path, tick_type.dataset, keys)
+    except TardisFormatError as error:
         raise Failure(description=f"{source.describe()}: {error}", allow_retries=False) from error
 
 
-TICK_ASSETS: dict[str, AssetsDefinition] = {
-    tick_type.data_type: build_tick_asset(tick_type) for tick_type in TICK_TYPES
-}
+def build_tick_assets(partitions: PartitionsDefinition) -> dict[str, AssetsDefinition]:
+    """Every ``ticks/{data_type}`` asset, by data type."""
+    return {
+        tick_type.data_type: build_tick_asset(tick_type, partitions) for tick_type in TICK_TYPES
+    }

@@ -14,19 +14,18 @@ from dagster import (
     AssetIn,
     AssetsDefinition,
     MetadataValue,
+    PartitionsDefinition,
     PreviewWarning,
     asset_check,
 )
 
-from market_assets.partition import day_and_venue
-from market_assets.ticks.assets import TICK_ASSETS
-from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.runs import day_and_venue
+from market_assets.schemas import pandera_schema
 from market_assets.ticks.silence import SILENCE_FACTOR, SILENCE_FLOOR_SECONDS, longest_silence
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
-from market_assets.universe import load_universe
-from partitions import market_partitions
-from resources import LakePartition, TardisSource
-from resources.tardis import as_failure
+from resources.io_manager import LakePartition
+from resources.tardis import TardisSource, as_failure
+from resources.universe import UniverseResource
 
 # Checks run per (day, venue) partition; Dagster still labels partitioned checks "preview".
 warnings.filterwarnings(
@@ -40,17 +39,17 @@ SILENCE_CHECK = "silence"
 
 
 def build_tick_checks(
-    tick_asset: AssetsDefinition, tick_type: TickType
+    tick_asset: AssetsDefinition, tick_type: TickType, partitions: PartitionsDefinition
 ) -> list[AssetChecksDefinition]:
     """Schema, coverage and incident checks for one ``ticks/{data_type}`` asset, and a
     silence check where ticks flow all day."""
     data_type = tick_type.data_type
-    schema = TICK_SCHEMAS[data_type]
+    schema = pandera_schema(tick_type.dataset)
 
     @asset_check(
         asset=tick_asset,
         name=SCHEMA_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         blocking=True,
         description=f"Every stored {data_type} file matches the pandera schema.",
     )
@@ -72,7 +71,7 @@ def build_tick_checks(
     @asset_check(
         asset=tick_asset,
         name=COVERAGE_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         additional_ins={"instrument_definitions": AssetIn("instrument_definitions")},
         description=(
             f"Every universe instrument for which Tardis publishes {data_type} has rows; "
@@ -84,12 +83,13 @@ def build_tick_checks(
         context: AssetCheckExecutionContext,
         ticks: LakePartition,
         instrument_definitions: pa.Table,
+        universe: UniverseResource,
     ) -> AssetCheckResult:
         day, venue = day_and_venue(context)
         expected = [
             key
             for _, key in tick_type.expected(
-                instrument_definitions, load_universe().for_venue(venue), day
+                instrument_definitions, universe.load().for_venue(venue), day
             )
         ]
         files = ticks.file_names()
@@ -121,7 +121,7 @@ def build_tick_checks(
     @asset_check(
         asset=tick_asset,
         name=INCIDENTS_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         description=(
             "Warns when one of Tardis' published incident reports for the venue overlaps "
             "the day: data may be missing or wrong there whatever the files say."
@@ -147,7 +147,7 @@ def build_tick_checks(
     @asset_check(
         asset=tick_asset,
         name=SILENCE_CHECK,
-        partitions_def=market_partitions,
+        partitions_def=partitions,
         description=(
             "Warns when an instrument's longest silence in exchange time is far above its "
             f"usual spacing ({SILENCE_FACTOR}x the median, at least "
@@ -202,8 +202,12 @@ def incidents_on(reports: list[dict[str, Any]], day: date) -> list[dict[str, Any
     return found
 
 
-TICK_CHECKS: list[AssetChecksDefinition] = [
-    check
-    for tick_type in TICK_TYPES
-    for check in build_tick_checks(TICK_ASSETS[tick_type.data_type], tick_type)
-]
+def build_all_tick_checks(
+    tick_assets: dict[str, AssetsDefinition], partitions: PartitionsDefinition
+) -> list[AssetChecksDefinition]:
+    """The checks of every ``ticks/{data_type}`` asset in ``tick_assets``."""
+    return [
+        check
+        for tick_type in TICK_TYPES
+        for check in build_tick_checks(tick_assets[tick_type.data_type], tick_type, partitions)
+    ]

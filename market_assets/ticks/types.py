@@ -5,7 +5,8 @@ from datetime import date
 
 import pyarrow as pa
 
-from market_assets.tardis_csv import LAYOUTS, CsvLayout
+from market_assets.columns import Dataset
+from market_assets.ticks.columns import TICK_DATASETS
 from market_assets.universe import VenueUniverse
 
 
@@ -25,8 +26,9 @@ class TickType:
     steady: bool = False
 
     @property
-    def layout(self) -> CsvLayout:
-        return LAYOUTS[self.data_type]
+    def dataset(self) -> Dataset:
+        """The columns of the type's tables."""
+        return TICK_DATASETS[self.data_type]
 
     def expected(
         self, definitions: pa.Table, universe: VenueUniverse, day: date

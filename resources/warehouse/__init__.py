@@ -223,16 +223,20 @@ class BigQueryWarehouseIOManager(WarehouseIOManager):
     project: str
     dataset: str
     location: str | None = None
+    emulator_host: str = ""  # BIGQUERY_EMULATOR_HOST: anonymous requests to a stand-in
 
     def dialect(self) -> Dialect:
-        return BigQueryDialect(self.project, self.dataset, self.location)
+        return BigQueryDialect(self.project, self.dataset, self.location, self.emulator_host)
 
 
-def warehouse_from_url(url: str, lake_root: str) -> WarehouseIOManager:
+def warehouse_from_url(
+    url: str, lake_root: str, *, bigquery_emulator_host: str = ""
+) -> WarehouseIOManager:
     """The warehouse IO manager named by ``MARKET_DATA_WAREHOUSE``.
 
     ``duckdb:///path/file.duckdb`` or ``bigquery://project/dataset[?location=EU]``; empty:
-    ``market.duckdb`` inside the lake root, which must then be a local folder.
+    ``market.duckdb`` inside the lake root, which must then be a local folder. BigQuery
+    goes to the emulator at ``bigquery_emulator_host`` when one is given.
     """
     if not url:
         if not is_local(upath(lake_root)):
@@ -255,7 +259,12 @@ def warehouse_from_url(url: str, lake_root: str) -> WarehouseIOManager:
         if not parsed.netloc or not dataset or "/" in dataset:
             raise ValueError(f"MARKET_DATA_WAREHOUSE={url}: expected bigquery://project/dataset")
         location = parse_qs(parsed.query).get("location", [None])[0]
-        return BigQueryWarehouseIOManager(project=parsed.netloc, dataset=dataset, location=location)
+        return BigQueryWarehouseIOManager(
+            project=parsed.netloc,
+            dataset=dataset,
+            location=location,
+            emulator_host=bigquery_emulator_host,
+        )
     raise ValueError(
         f"MARKET_DATA_WAREHOUSE={url}: use duckdb:///path/file.duckdb or bigquery://project/dataset"
     )

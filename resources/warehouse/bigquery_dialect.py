@@ -3,7 +3,6 @@ clustered as the asset says. A slice is loaded as Parquet into a staging table a
 in by one multi-statement transaction, so readers see the old slice or the new one."""
 
 import io
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,11 +18,10 @@ from google.cloud import bigquery
 from resources.warehouse.dialect import Dialect, Layout, Table, description
 
 
-def bigquery_client(project: str, location: str | None) -> bigquery.Client:
-    """A client for ``project``; against ``BIGQUERY_EMULATOR_HOST`` when that is set (the
+def bigquery_client(project: str, location: str | None, emulator_host: str = "") -> bigquery.Client:
+    """A client for ``project``; against the emulator at ``emulator_host`` when given (the
     emulator takes anonymous credentials), else with the ambient Google credentials."""
-    emulator = os.environ.get("BIGQUERY_EMULATOR_HOST")
-    if emulator:
+    if emulator_host:
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
 
@@ -31,7 +29,7 @@ def bigquery_client(project: str, location: str | None) -> bigquery.Client:
             project=project,
             location=location,
             credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=emulator),
+            client_options=ClientOptions(api_endpoint=emulator_host),
         )
     return bigquery.Client(project=project, location=location)
 
@@ -55,6 +53,7 @@ class BigQueryDialect(Dialect):
     project: str
     dataset: str
     location: str | None = None
+    emulator_host: str = ""  # a local stand-in (BIGQUERY_EMULATOR_HOST)
     name: ClassVar[str] = "bigquery"
     types: ClassVar[dict[pa.DataType, str]] = {
         pa.string(): "STRING",
@@ -78,7 +77,7 @@ class BigQueryDialect(Dialect):
 
     @contextmanager
     def connect(self) -> Iterator[bigquery.Client]:
-        client = bigquery_client(self.project, self.location)
+        client = bigquery_client(self.project, self.location, self.emulator_host)
         try:
             yield client
         finally:

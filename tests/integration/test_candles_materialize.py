@@ -8,9 +8,8 @@ import pyarrow.compute as pc
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from dagster import evaluate_automation_conditions as evaluate
 
-from market_assets.automation.sensors import INGEST_SELECTION
-from market_assets.candles.assets import candle_key, candles
-from market_assets.candles.checks import CANDLE_CHECKS
+from market_assets.automation.jobs import INGEST_SELECTION
+from market_assets.candles.assets import candle_key
 from market_assets.definitions import defs
 from partitions import TIMEFRAMES, market_partition_key
 from resources.lake import ParquetLake
@@ -18,7 +17,14 @@ from tardis_local.server import TardisServer
 from tests.conftest import bind_resources
 
 ALL = [a for a in defs.assets if AssetKey("coverage_heatmap") not in a.keys]
-CANDLES = AssetSelection.assets(candles) | AssetSelection.checks(*CANDLE_CHECKS)
+CANDLE_CHECKS = [
+    check
+    for check in defs.asset_checks
+    if next(iter(check.check_keys)).asset_key.path[0] == "candles"
+]
+CANDLES = AssetSelection.assets(defs.get_assets_def(candle_key("1m"))) | AssetSelection.checks(
+    *CANDLE_CHECKS
+)
 DAY, NEXT = "2024-01-01", "2024-01-02"
 
 

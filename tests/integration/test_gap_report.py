@@ -12,6 +12,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from market_assets.definitions import defs
 from market_assets.gaps.scan import coverage_report
+from resources.universe import UniverseResource
 from tardis_local.server import TardisServer
 from tests.conftest import bind_resources
 
@@ -51,6 +52,7 @@ def test_report_sorts_partitions_into_states(instance_home: Path) -> None:
     with DagsterInstance.from_config(str(instance_home)) as instance:
         [trades] = coverage_report(
             instance,
+            defs.get_assets_def(TRADES).partitions_def,
             defs.resolve_asset_graph().asset_check_keys,
             [TRADES],
             ["binance"],
@@ -107,6 +109,7 @@ def test_heatmap_asset_shows_the_coverage_in_the_ui(instance_home: Path) -> None
         result = materialize(
             [defs.get_assets_def("coverage_heatmap")],
             instance=instance,
+            resources={"universe": UniverseResource()},
             run_config={"ops": {"coverage_heatmap": {"config": {"last": "2024-01-04", "days": 4}}}},
         )
     assert result.success

@@ -10,9 +10,11 @@ from dagster import AssetKey, AssetSelection, materialize
 from gcp_storage_emulator.server import create_server
 
 from market_assets.definitions import defs
-from resources import LakeIOManager, TardisSource
+from resources.io_manager import LakeIOManager
 from resources.lake import ParquetLake
 from resources.storage import upath
+from resources.tardis import TardisSource
+from resources.universe import UniverseResource
 from tardis_local.mirror import write_mirror
 from tardis_local.server import TardisServer
 from tests.conftest import bind_resources
@@ -46,7 +48,7 @@ def test_partition_lands_on_a_gcs_lake_and_reruns_exactly(
     again = materialize(ASSETS, resources=resources, partition_key="2024-01-02|binance")
 
     assert first.success and again.success
-    lake = ParquetLake(root)
+    lake = ParquetLake(root, anonymous=True)
     names = [p.name for p in lake.files(TRADES, "2024-01-02", "binance")]
     assert names == ["BINANCE__SPOT_PAIR__BTC-USDT.parquet", "BINANCE__SPOT_PAIR__ETH-USDT.parquet"]
     table = lake.read(TRADES, "2024-01-02", "binance")
@@ -54,13 +56,13 @@ def test_partition_lands_on_a_gcs_lake_and_reruns_exactly(
         table.num_rows
         == again.asset_materializations_for_node("ticks__trades")[0].metadata["rows"].value
     )
-    assert not upath(f"{root}/_staging").exists()
+    assert not upath(f"{root}/_staging", anonymous=True).exists()
 
 
 def test_mirror_on_gcs_needs_no_http(tmp_path: Path, gcs_bucket: str) -> None:
     local_mirror = tmp_path / "mirror"
     write_mirror(local_mirror, [date(2024, 1, 2)], exchanges=["deribit"], data_types=["trades"])
-    remote = upath(f"gs://{gcs_bucket}/tardis")
+    remote = upath(f"gs://{gcs_bucket}/tardis", anonymous=True)
     for path in local_mirror.rglob("*"):
         if path.is_file():
             remote.fs.put_file(str(path), f"{remote.path}/{path.relative_to(local_mirror)}")
@@ -69,9 +71,11 @@ def test_mirror_on_gcs_needs_no_http(tmp_path: Path, gcs_bucket: str) -> None:
         # No endpoint reachable: the mirror alone must serve metadata and files.
         "tardis": TardisSource(
             mirror=str(remote),
+            anonymous_gcs=True,
             datasets_endpoint="http://127.0.0.1:9/unreachable",
             api_endpoint="http://127.0.0.1:9/unreachable",
         ),
+        "universe": UniverseResource(),
         "io_manager": LakeIOManager(root=str(tmp_path / "lake")),
     }
     result = materialize(ASSETS, resources=resources, partition_key="2024-01-02|deribit")
@@ -111,5 +115,5 @@ def test_candles_read_the_next_day_from_a_gcs_lake(
     metadata = event.materialization.metadata
     assert metadata["next_day_included"].value is True
     assert metadata["late_trades_from_next_day"].value > 0
-    bars = ParquetLake(root).read(("candles", "1h"), "2024-01-02", "binance")
+    bars = ParquetLake(root, anonymous=True).read(("candles", "1h"), "2024-01-02", "binance")
     assert bars.num_rows == 2 * 24

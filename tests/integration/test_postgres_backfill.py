@@ -17,7 +17,7 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from market_assets.automation.sensors import INGEST_SELECTION
+from market_assets.automation.jobs import INGEST_SELECTION
 from market_assets.definitions import defs
 from market_assets.gaps.scan import coverage_report
 from resources.lake import ParquetLake
@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DAYS = [date(2024, 1, 2) + timedelta(days=n) for n in range(7)]
 VENUES = ["binance", "binance-futures", "deribit"]
+PARTITIONS = defs.get_assets_def("instrument_definitions").partitions_def
 
 
 @pytest.fixture
@@ -155,6 +156,7 @@ def test_backfill_through_the_queue_then_sigkill_and_rerun(
                 assert {r.tags["dagster/partition"] for r in runs} == set(keys)
                 report = coverage_report(
                     instance,
+                    PARTITIONS,
                     defs.resolve_asset_graph().asset_check_keys,
                     sorted(INGEST_SELECTION.resolve(defs.resolve_asset_graph())),
                     VENUES,
@@ -207,6 +209,7 @@ def test_backfill_through_the_queue_then_sigkill_and_rerun(
     with DagsterInstance.from_config(str(production_like_home)) as instance:
         [trades] = coverage_report(
             instance,
+            PARTITIONS,
             defs.resolve_asset_graph().asset_check_keys,
             [("ticks", "trades")]
             and [

@@ -7,7 +7,8 @@ import pyarrow.compute as pc
 from dagster import AssetCheckSeverity, AssetKey, materialize
 
 from market_assets.definitions import defs
-from market_assets.ticks.schemas import TICK_SCHEMAS
+from market_assets.schemas import pandera_schema
+from market_assets.ticks.columns import TICK_DATASETS
 from resources.lake import ParquetLake
 from tardis_local.server import TardisServer
 from tests.conftest import EXPORTED_UNTIL, bind_resources
@@ -43,7 +44,7 @@ def test_every_data_type_lands_for_deribit(tardis_server: TardisServer, lake_roo
     assert result.success
     for data_type in DERIVATIVES:
         table = read(lake_root, data_type, "2024-01-05", "deribit")
-        TICK_SCHEMAS[data_type].validate(table)
+        pandera_schema(TICK_DATASETS[data_type]).validate(table)
         keys = set(table.column("instrument_key").to_pylist())
         # Spot pairs publish no derivative data: they are not expected there.
         spot = {"DERIBIT:SPOT_PAIR:BTC-USDC", "DERIBIT:SPOT_PAIR:ETH-USDC"}

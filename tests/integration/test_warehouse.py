@@ -179,13 +179,14 @@ def test_duckdb_replaces_exactly_the_rebuilt_slice(candle_lake: Path, tmp_path: 
 
 
 def test_bigquery_replaces_exactly_the_rebuilt_slice(
-    candle_lake: Path, tmp_path: Path, bigquery_emulator: str, monkeypatch: pytest.MonkeyPatch
+    candle_lake: Path, tmp_path: Path, bigquery_emulator: str
 ) -> None:
-    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", bigquery_emulator)
     lake = tmp_path / "lake"
     shutil.copytree(candle_lake, lake)
-    warehouse = BigQueryWarehouseIOManager(project=BIGQUERY_PROJECT, dataset="market")
-    client = bigquery_client(BIGQUERY_PROJECT, None)
+    warehouse = BigQueryWarehouseIOManager(
+        project=BIGQUERY_PROJECT, dataset="market", emulator_host=bigquery_emulator
+    )
+    client = bigquery_client(BIGQUERY_PROJECT, None, bigquery_emulator)
     table_id = f"{BIGQUERY_PROJECT}.market.candles_{TIMEFRAME}"
 
     def query(sql: str) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from market_assets.candles.invariants import (
     ohlc_violations,
     volume_violations,
 )
-from market_assets.tardis_csv import LAYOUTS
+from market_assets.ticks.columns import TICK_DATASETS
 from partitions import TIMEFRAMES
 
 DAY = date(2024, 3, 1)
@@ -38,7 +38,7 @@ def trades(n: int = 3_000, seed: int = 7) -> pa.Table:
         "price": 40_000 + np.cumsum(rng.normal(0, 5, n)),
         "amount": rng.exponential(0.2, n) + 0.001,
     }
-    return pa.table(columns).cast(LAYOUTS["trades"].schema)
+    return pa.table(columns).cast(TICK_DATASETS["trades"].schema)
 
 
 @pytest.fixture(scope="module")

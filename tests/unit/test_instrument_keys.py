@@ -4,14 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from market_assets.instruments.keys import (
-    Terms,
-    as_of,
-    definitions_for_day,
-    instrument_key,
-    terms_from_instrument,
-    terms_from_symbol,
-)
+from market_assets.instruments.definitions import as_of, definitions_for_day
+from market_assets.instruments.keys import Terms, instrument_key, terms_from_symbol
 
 
 @pytest.mark.parametrize(
@@ -29,70 +23,93 @@ from market_assets.instruments.keys import (
         ("okex-futures", "future", "BTC-USD-240329", "OKEX-FUTURES:FUTURE:BTC-USD-240329"),
         # A month code gives no expiry day: the key keeps the symbol rather than guess.
         ("bybit", "future", "BTCUSDH24", "BYBIT:FUTURE:BTCUSDH24"),
+        ("coinbase", "spot", "BTC-USD", "COINBASE:SPOT_PAIR:BTC-USD"),
+        # A venue whose naming scheme is not known here: the symbol is the name.
+        ("bitmex", "perpetual", "XBTUSD", "BITMEX:PERPETUAL:XBTUSD"),
     ],
 )
-def test_keys_from_symbol_names_without_metadata(
-    venue: str, kind: str, symbol: str, key: str
-) -> None:
-    assert instrument_key(venue, kind, symbol, terms_from_symbol(venue, kind, symbol)) == key
+def test_keys_come_from_venue_and_symbol(venue: str, kind: str, symbol: str, key: str) -> None:
+    assert instrument_key(venue, kind, symbol) == key
 
 
-@pytest.mark.parametrize(
-    ("venue", "kind", "info", "key"),
-    [
-        (
-            "bybit",
-            "future",
-            {
-                "id": "BTCUSDH24",
-                "baseCurrency": "BTC",
-                "quoteCurrency": "USD",
-                "expiry": "2024-03-29T08:00:00.000Z",
-            },
-            "BYBIT:FUTURE:BTC-USD-240329",
-        ),
-        (
-            "binance-futures",
-            "perpetual",
-            {"id": "1000PEPEUSDT", "baseCurrency": "1000PEPE", "quoteCurrency": "USDT"},
-            "BINANCE-FUTURES:PERPETUAL:1000PEPE-USDT",
-        ),
-        (
-            "deribit",
-            "perpetual",
-            {"id": "ETH-PERPETUAL", "baseCurrency": "ETH", "quoteCurrency": "USD"},
-            "DERIBIT:PERPETUAL:ETH-USD",
-        ),
-        (
-            "deribit",
-            "option",
-            {
-                "id": "XRP_USDC-29MAR24-0d55-C",
-                "baseCurrency": "XRP",
-                "quoteCurrency": "USDC",
-                "expiry": "2024-03-29T08:00:00.000Z",
-                "strikePrice": "0.55",
-                "optionType": "call",
-            },
-            "DERIBIT:OPTION:XRP-USDC-240329-0.55-CALL",
-        ),
-    ],
-)
-def test_keys_from_metadata(venue: str, kind: str, info: dict, key: str) -> None:
-    assert instrument_key(venue, kind, info["id"], terms_from_instrument(info)) == key
-
-
-def test_numbers_may_arrive_as_strings() -> None:
-    terms = terms_from_instrument(
-        {
-            "baseCurrency": "btc",
-            "quoteCurrency": "usd",
-            "expiry": "2024-03-29T08:00:00.000Z",
-            "strikePrice": "65000",
-            "optionType": "put",
-        }
+def test_the_naming_scheme_gives_the_terms_with_expiries_at_eight_utc() -> None:
+    assert terms_from_symbol("deribit", "option", "BTC-9JUN20-9875-P") == Terms(
+        "BTC", "USD", datetime(2020, 6, 9, 8, tzinfo=UTC), 9875.0, "PUT"
     )
-    assert terms == Terms("BTC", "USD", datetime(2024, 3, 29, 8, tzinfo=UTC), 65000.0, "PUT")
+    assert terms_from_symbol("binance-futures", "future", "BTCUSDT_240329") == Terms(
+        "BTC", "USDT", datetime(2024, 3, 29, 8, tzinfo=UTC)
+    )
+    assert terms_from_symbol("bybit", "future", "BTCUSDH24") == Terms(None, None)
+    assert terms_from_symbol("bitmex", "perpetual", "XBTUSD") == Terms(None, None)
+
+
+def test_metadata_fills_columns_never_the_key() -> None:
+    # Deribit's inverse options are quoted in BTC by the instruments API: the key keeps
+    # the contract's form, the quote column says what the API says.
+    details = {
+        "datasets": {
+            "symbols": [
+                {"id": "BTC-9JUN20-9875-P", "type": "option", "dataTypes": ["trades"]},
+                {"id": "BTCUSDH24", "type": "future", "dataTypes": ["trades"]},
+            ]
+        }
+    }
+    instruments = [
+        {
+            "id": "BTC-9JUN20-9875-P",
+            "baseCurrency": "btc",
+            "quoteCurrency": "BTC",
+            "expiry": "2020-06-09T08:00:00.000Z",
+            "strikePrice": "9875",  # numbers may arrive as strings
+            "optionType": "put",
+            "takerFee": "0.0003",
+        },
+        {
+            "id": "BTCUSDH24",
+            "baseCurrency": "BTC",
+            "quoteCurrency": "USD",
+            "expiry": "2024-03-29T08:00:00.000Z",
+        },
+    ]
+    day = date(2020, 6, 1)
+    with_api = {
+        r["symbol"]: r for r in definitions_for_day("x", day, details, instruments).to_pylist()
+    }
+    without = {r["symbol"]: r for r in definitions_for_day("x", day, details, None).to_pylist()}
+    assert {s: r["instrument_key"] for s, r in with_api.items()} == {
+        s: r["instrument_key"] for s, r in without.items()
+    }
+    with_api = {
+        r["symbol"]: r
+        for r in definitions_for_day("deribit", day, details, instruments).to_pylist()
+    }
+    without = {
+        r["symbol"]: r for r in definitions_for_day("deribit", day, details, None).to_pylist()
+    }
+    option, bare = with_api["BTC-9JUN20-9875-P"], without["BTC-9JUN20-9875-P"]
+    assert (
+        option["instrument_key"]
+        == bare["instrument_key"]
+        == "DERIBIT:OPTION:BTC-USD-200609-9875-PUT"
+    )
+    assert (option["quote"], bare["quote"]) == ("BTC", "USD")
+    expiry = datetime(2020, 6, 9, 8, tzinfo=UTC)
+    for row in (option, bare):
+        assert (row["base"], row["expiry"], row["strike"], row["option_type"]) == (
+            "BTC",
+            expiry,
+            9875.0,
+            "PUT",
+        )
+    assert (option["taker_fee"], bare["taker_fee"]) == (0.0003, None)
+    assert (option["metadata_source"], bare["metadata_source"]) == (
+        "instruments",
+        "exchange_details",
+    )
+    # A month-coded future keeps its symbol as the name; the API's expiry fills the column.
+    assert with_api["BTCUSDH24"]["instrument_key"] == without["BTCUSDH24"]["instrument_key"]
+    assert with_api["BTCUSDH24"]["expiry"] == datetime(2024, 3, 29, 8, tzinfo=UTC)
+    assert without["BTCUSDH24"]["expiry"] is None
 
 
 def test_changes_give_the_values_in_force_that_day() -> None:
@@ -180,10 +197,11 @@ def test_definitions_with_the_instruments_api_are_complete_and_as_of_the_day() -
     assert later.to_pylist()[0]["tick_size"] == 0.1
 
 
-def test_definitions_without_the_instruments_api_leave_unknown_fields_null() -> None:
+def test_definitions_without_the_instruments_api_fill_what_the_symbol_says() -> None:
     table = definitions_for_day("binance-futures", date(2024, 1, 2), DETAILS, None)
     sol = next(r for r in table.to_pylist() if r["symbol"] == "SOLUSDT")
     assert sol["instrument_key"] == "BINANCE-FUTURES:PERPETUAL:SOL-USDT"
     assert sol["metadata_source"] == "exchange_details"
-    assert sol["base"] is None and sol["tick_size"] is None and sol["taker_fee"] is None
+    assert (sol["base"], sol["quote"]) == ("SOL", "USDT")
+    assert sol["tick_size"] is None and sol["taker_fee"] is None and sol["settlement"] is None
     assert sol["available_since"] == datetime(2024, 1, 2, 6, tzinfo=UTC)

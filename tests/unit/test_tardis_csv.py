@@ -6,7 +6,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from market_assets.tardis_csv import LAYOUTS, TIMESTAMP, TRADES, TardisFormatError, read_tardis_csv
+from market_assets.columns import TIMESTAMP
+from market_assets.ticks.columns import TICK_DATASETS, TRADES
+from market_assets.ticks.tardis_csv import TardisFormatError, csv_header, read_tardis_csv
 
 HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
 
@@ -109,5 +111,5 @@ def test_layouts_match_the_local_tardis_headers() -> None:
     # Two independent statements of TARDIS.md's headers: the parser's and the generator's.
     from tardis_local.generate import HEADERS
 
-    for data_type, layout in LAYOUTS.items():
-        assert tuple(layout.header) == HEADERS[data_type], data_type
+    for data_type, dataset in TICK_DATASETS.items():
+        assert tuple(csv_header(dataset)) == HEADERS[data_type], data_type

@@ -6,14 +6,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from market_assets.instruments.keys import DEFINITIONS_SCHEMA
+from market_assets.instruments.columns import DEFINITIONS
 from market_assets.universe import UniverseError, load_universe, parse_universe
 
 
 def definitions(*rows: dict) -> pa.Table:
     base = {"metadata_source": "instruments", "data_types": ["trades"]}
     full = [{**base, "dataset_id": r["symbol"].upper(), **r} for r in rows]
-    return pa.Table.from_pylist(full, schema=DEFINITIONS_SCHEMA)
+    return pa.Table.from_pylist(full, schema=DEFINITIONS.schema)
 
 
 DAY = date(2024, 1, 5)
@@ -64,11 +64,12 @@ def test_bundled_universe_has_btc_and_eth_spot_and_perpetuals_and_options() -> N
     assert universe.for_venue("okex").symbols == ()
 
 
-def test_environment_variable_chooses_the_file(tmp_path: Path, monkeypatch) -> None:
+def test_a_file_chooses_any_tardis_venue(tmp_path: Path) -> None:
     path = tmp_path / "u.yaml"
     path.write_text("venues:\n  okex:\n    symbols: [BTC-USDT]\n    data_types: [trades]\n")
-    monkeypatch.setenv("MARKET_DATA_UNIVERSE", str(path))
-    assert load_universe().for_venue("okex").symbols == ("BTC-USDT",)
+    assert load_universe(path).for_venue("okex").symbols == ("BTC-USDT",)
+    assert load_universe(path).venue_ids == ["okex"]
+    assert load_universe(None).venue_ids == ["binance", "binance-futures", "deribit"]
 
 
 def test_filters_select_by_type_underlying_and_expiry_horizon() -> None:
@@ -106,8 +107,8 @@ def test_base_and_quote_filters() -> None:
     ("text", "message"),
     [
         (
-            "venues:\n  kraken:\n    symbols: [X]\n    data_types: [trades]\n",
-            "u.yaml:2: venues.kraken: unknown venue",
+            "venues:\n  Kraken Spot:\n    symbols: [X]\n    data_types: [trades]\n",
+            "u.yaml:2: venues.Kraken Spot: not a Tardis exchange id",
         ),
         (
             "venues:\n  binance:\n    symbols: [A]\n    data_types: []\n",

@@ -131,7 +131,7 @@ def test_the_swap_is_one_transaction() -> None:
 
 
 def test_rows_must_match_the_existing_columns() -> None:
-    rows = warehouse_rows(CANDLES.schema.empty_table(), date(2024, 1, 1), "binance")
+    rows = warehouse_rows(CANDLES.schema.empty_table(), date(2024, 1, 1), "binance", CANDLES)
     assert rows.schema == WAREHOUSE_CANDLES.schema
     check_columns("t", WAREHOUSE_CANDLES.names, rows.schema.names)
     with pytest.raises(ValueError, match=r"missing \['vwap'\]\).*DROP TABLE t"):

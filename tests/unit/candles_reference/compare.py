@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from market_assets.candles.bars import CANDLE_SCHEMA
+from market_assets.candles.columns import CANDLES
 from tests.unit.candles_reference.day import US, D
 
 FLOAT_RTOL = 1e-9
@@ -32,7 +32,7 @@ def column_problems(
 ) -> list[str]:
     """What differs between a candle column and its reference: null positions, NaN
     written instead of null, values (floats to ``FLOAT_RTOL``, integers and times exact)."""
-    arrow_type = CANDLE_SCHEMA.field(name).type
+    arrow_type = CANDLES.schema.field(name).type
     assert got.type == arrow_type, f"{name}: type {got.type}, schema says {arrow_type}"
     want = expected.to_numpy(dtype=float)
     want_null = np.isnan(want)

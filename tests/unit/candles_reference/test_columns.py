@@ -5,10 +5,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from market_assets.candles.bars import CANDLE_SCHEMA, in_source_order
+from market_assets.candles.bars import in_source_order
 from market_assets.candles.build import InstrumentDay, instrument_candles
+from market_assets.candles.columns import CANDLES
 from market_assets.candles.options import option_grids
-from market_assets.tardis_csv import LAYOUTS
+from market_assets.ticks.columns import TICK_DATASETS
 from partitions import TIMEFRAMES
 from tests.unit.candles_reference.compare import column_problems
 from tests.unit.candles_reference.day import BTC, DAY_US, END, HOUR, INSTRUMENTS, MS, SOL, US, D
@@ -31,7 +32,7 @@ def test_every_bar_of_the_day_is_present(world: World, timeframe: str) -> None:
     seconds = TIMEFRAMES[timeframe]
     for key in INSTRUMENTS:
         table = world.candles[key][timeframe]
-        assert table.schema == CANDLE_SCHEMA
+        assert table.schema == CANDLES.schema
         assert table.num_rows == 86_400 // seconds
         assert set(table["instrument_key"].to_pylist()) == {key}
         starts = table["timestamp"].cast(pa.int64()).to_numpy()
@@ -44,10 +45,10 @@ def test_every_column_matches_the_reference(world: World, timeframe: str, key: s
     seconds = TIMEFRAMES[timeframe]
     table = world.candles[key][timeframe]
     expected = reference(world, key, seconds)
-    assert set(expected) == set(CANDLE_SCHEMA.names[2:])
+    assert set(expected) == set(CANDLES.schema.names[2:])
     problems = [
         problem
-        for name in CANDLE_SCHEMA.names[2:]
+        for name in CANDLES.schema.names[2:]
         for problem in column_problems(name, table[name], expected[name], seconds)
     ]
     assert not problems, f"{key} {timeframe}:\n" + "\n".join(problems)
@@ -106,8 +107,8 @@ def test_a_day_without_rows_is_data_without_events() -> None:
     """A Tardis file that is an empty gzip ("no data that day") lands in the lake as a
     file without rows, so the instrument has a table, not None: counts and volumes are
     zero (no trade, no liquidation that day), prices null."""
-    trades = in_source_order([LAYOUTS["trades"].schema.empty_table()] * 2)
-    liquidations = in_source_order([LAYOUTS["liquidations"].schema.empty_table()] * 2)
+    trades = in_source_order([TICK_DATASETS["trades"].schema.empty_table()] * 2)
+    liquidations = in_source_order([TICK_DATASETS["liquidations"].schema.empty_table()] * 2)
     ticks = InstrumentDay(SOL, trades=trades, liquidations=liquidations)
     got = instrument_candles(ticks, D, {"1h": 3_600})["1h"]
     expected = {**ref_trades(trades, 3_600), **ref_liquidations(liquidations, 3_600)}

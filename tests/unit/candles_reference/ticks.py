@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from market_assets.candles.bars import in_source_order
-from market_assets.tardis_csv import LAYOUTS
+from market_assets.ticks.columns import TICK_DATASETS
 from tests.unit.candles_reference.day import DAY_US, END, HOUR, LEVELS, MINUTE, MS, US, D
 
 
@@ -26,7 +26,7 @@ class Files:
 
 def _arrow_table(layout: str, rows: dict[str, np.ndarray], key: str, symbol: str) -> pa.Table:
     """Rows (columns of numpy arrays, NaN = empty cell) as a table of the lake's schema."""
-    schema = LAYOUTS[layout].schema
+    schema = TICK_DATASETS[layout].schema
     size = len(rows["timestamp"])
     arrays = []
     for field in schema:

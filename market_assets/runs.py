@@ -1,4 +1,4 @@
-"""The (day, venue) of the partition an asset or check runs for, and per-partition policies."""
+"""How a step meets its partition: the (day, venue) it runs for, one partition per run, retries."""
 
 import warnings
 from datetime import date

@@ -1,12 +1,13 @@
 """The Tardis source resource on its own: mirror mode, URLs, gzip verification."""
 
 import gzip
+import hashlib
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from resources.tardis import TardisError, TardisSource, _gzip_is_whole, dataset_url
+from resources.tardis import TardisError, TardisSource, dataset_url, inspect
 from tardis_local.mirror import write_mirror
 
 
@@ -39,21 +40,26 @@ def test_mirror_without_the_file_says_which_and_how_to_fix(tmp_path: Path) -> No
     assert tardis.instruments("binance") is None
 
 
-def test_gzip_verification_catches_cut_bodies(tmp_path: Path) -> None:
+def test_one_read_finds_cut_bodies_empty_files_and_the_hash(tmp_path: Path) -> None:
     whole = gzip.compress(b"exchange,symbol\n" * 50_000)
     member_two = gzip.compress(b"more\n")
-    cases = {
-        "whole.gz": (whole, True),
-        "two-members.gz": (whole + member_two, True),
-        "empty.gz": (gzip.compress(b""), True),
-        "cut.gz": (whole[: len(whole) // 2], False),
-        "cut-second.gz": (whole + member_two[:-3], False),
-        "nothing.gz": (b"", False),
+    empty = gzip.compress(b"")
+    cases = {  # name: (body, whole, empty)
+        "whole.gz": (whole, True, False),
+        "two-members.gz": (whole + member_two, True, False),
+        "empty.gz": (empty, True, True),
+        "empty-then-rows.gz": (empty + member_two, True, False),
+        "cut.gz": (whole[: len(whole) // 2], False, False),
+        "cut-second.gz": (whole + member_two[:-3], False, False),
+        "nothing.gz": (b"", False, True),
     }
-    for name, (body, expected) in cases.items():
+    for name, (body, expected_whole, expected_empty) in cases.items():
         path = tmp_path / name
         path.write_bytes(body)
-        assert _gzip_is_whole(path) is expected, name
+        found = inspect(path)
+        assert (found.whole, found.empty) == (expected_whole, expected_empty), name
+        assert found.sha256 == hashlib.sha256(body).hexdigest(), name
+        assert found.size_bytes == len(body), name
 
 
 def test_unreachable_metadata_endpoint_names_the_variable() -> None:

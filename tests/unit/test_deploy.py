@@ -11,7 +11,7 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster_k8s.job import DagsterK8sJobConfig
 from dagster_postgres import DagsterPostgresStorage
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INSTANCE = yaml.safe_load((REPO / "deploy/dagster.yaml").read_text())
 VALUES = yaml.safe_load((REPO / "deploy/helm/values.yaml").read_text())
 

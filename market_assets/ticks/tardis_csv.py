@@ -10,7 +10,6 @@ epoch), labels become dictionary-encoded strings, and every row gains its
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -20,8 +19,8 @@ import pyarrow.compute as pc
 from isal import igzip, igzip_threaded
 from pyarrow import csv
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-LABEL = pa.dictionary(pa.int32(), pa.string())
+from market_assets.columns import LABEL, Column, Dataset
+from market_assets.ticks.columns import IDENTITY
 
 # 16 MiB of CSV text is ~180k trades: large enough that per-piece overhead vanishes, small
 # enough that memory stays bounded by a handful of pieces whatever the file size.
@@ -33,117 +32,14 @@ class TardisFormatError(ValueError):
     """A Tardis file that does not look like the data type it was asked for."""
 
 
-@dataclass(frozen=True)
-class CsvLayout:
-    """The columns of one Tardis data type, in file order after ``exchange,symbol``."""
-
-    data_type: str
-    columns: tuple[tuple[str, pa.DataType], ...]
-
-    @property
-    def header(self) -> list[str]:
-        """The exact header line Tardis writes, as a list of names."""
-        return ["exchange", "symbol", *(name for name, _ in self.columns)]
-
-    @property
-    def schema(self) -> pa.Schema:
-        """The Arrow schema of the parsed batches: identity first, then Tardis' columns."""
-        fields = [
-            pa.field("instrument_key", LABEL, nullable=False),
-            pa.field("symbol", LABEL, nullable=False),
-        ]
-        fields += [pa.field(name, arrow_type) for name, arrow_type in self.columns]
-        return pa.schema(fields)
+def file_columns(dataset: Dataset) -> tuple[Column, ...]:
+    """The columns a Tardis file of ``dataset`` holds after ``exchange,symbol``."""
+    return dataset.columns[len(IDENTITY) :]
 
 
-def _book_columns(levels: int) -> tuple[tuple[str, pa.DataType], ...]:
-    # Tardis interleaves sides level by level: asks[0].price, asks[0].amount, bids[0]...
-    return tuple(
-        (f"{side}[{level}].{field}", pa.float64())
-        for level in range(levels)
-        for side in ("asks", "bids")
-        for field in ("price", "amount")
-    )
-
-
-_TIMES = (("timestamp", TIMESTAMP), ("local_timestamp", TIMESTAMP))
-
-TRADES = CsvLayout(
-    "trades",
-    (
-        *_TIMES,
-        ("id", pa.string()),
-        ("side", LABEL),
-        ("price", pa.float64()),
-        ("amount", pa.float64()),
-    ),
-)
-LIQUIDATIONS = CsvLayout("liquidations", TRADES.columns)
-BOOK_SNAPSHOT_5 = CsvLayout("book_snapshot_5", (*_TIMES, *_book_columns(5)))
-BOOK_SNAPSHOT_25 = CsvLayout("book_snapshot_25", (*_TIMES, *_book_columns(25)))
-QUOTES = CsvLayout(
-    "quotes",
-    (
-        *_TIMES,
-        ("ask_amount", pa.float64()),
-        ("ask_price", pa.float64()),
-        ("bid_price", pa.float64()),
-        ("bid_amount", pa.float64()),
-    ),
-)
-DERIVATIVE_TICKER = CsvLayout(
-    "derivative_ticker",
-    (
-        *_TIMES,
-        ("funding_timestamp", TIMESTAMP),
-        ("funding_rate", pa.float64()),
-        ("predicted_funding_rate", pa.float64()),
-        ("open_interest", pa.float64()),
-        ("last_price", pa.float64()),
-        ("index_price", pa.float64()),
-        ("mark_price", pa.float64()),
-    ),
-)
-OPTIONS_CHAIN = CsvLayout(
-    "options_chain",
-    (
-        *_TIMES,
-        ("type", LABEL),
-        ("strike_price", pa.float64()),
-        ("expiration", TIMESTAMP),
-        *(
-            (name, pa.float64())
-            for name in (
-                "open_interest",
-                "last_price",
-                "bid_price",
-                "bid_amount",
-                "bid_iv",
-                "ask_price",
-                "ask_amount",
-                "ask_iv",
-                "mark_price",
-                "mark_iv",
-            )
-        ),
-        ("underlying_index", LABEL),
-        ("underlying_price", pa.float64()),
-        *((name, pa.float64()) for name in ("delta", "gamma", "vega", "theta", "rho")),
-    ),
-)
-
-LAYOUTS: dict[str, CsvLayout] = {
-    layout.data_type: layout
-    for layout in (
-        TRADES,
-        LIQUIDATIONS,
-        BOOK_SNAPSHOT_5,
-        BOOK_SNAPSHOT_25,
-        QUOTES,
-        DERIVATIVE_TICKER,
-        OPTIONS_CHAIN,
-    )
-}
+def csv_header(dataset: Dataset) -> list[str]:
+    """The exact header line Tardis writes for ``dataset``, as a list of names."""
+    return ["exchange", "symbol", *(column.name for column in file_columns(dataset))]
 
 
 def _read_type(arrow_type: pa.DataType) -> pa.DataType:
@@ -153,13 +49,13 @@ def _read_type(arrow_type: pa.DataType) -> pa.DataType:
 
 def read_tardis_csv(
     path: str | Path,
-    layout: CsvLayout,
+    dataset: Dataset,
     instrument_keys: Mapping[str, str],
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     workers: int = PARSE_WORKERS,
 ) -> Iterator[pa.Table]:
-    """Stream a Tardis ``.csv.gz`` file as tables of ``layout.schema``, in file order.
+    """Stream a Tardis ``.csv.gz`` file as tables of ``dataset.schema``, in file order.
 
     ``instrument_keys`` maps the Tardis symbols wanted to their instrument keys; rows of
     any other symbol (grouped files such as ``OPTIONS``) are dropped as early as possible.
@@ -172,12 +68,12 @@ def read_tardis_csv(
     header = _first_line(path)
     if header is None:
         return
-    if header != ",".join(layout.header):
+    expected = ",".join(csv_header(dataset))
+    if header != expected:
         raise TardisFormatError(
-            f"{path}: header {header!r} is not Tardis' {layout.data_type} header "
-            f"{','.join(layout.header)!r}"
+            f"{path}: header {header!r} is not Tardis' {dataset.name} header {expected!r}"
         )
-    parse = partial(_parse_piece, layout=layout, instrument_keys=instrument_keys)
+    parse = partial(_parse_piece, dataset=dataset, instrument_keys=instrument_keys)
     with (
         igzip_threaded.open(path, "rb", threads=1) as stream,
         ThreadPoolExecutor(workers, thread_name_prefix="tardis-csv") as pool,
@@ -191,7 +87,7 @@ def read_tardis_csv(
             while in_flight:
                 yield from _non_empty(in_flight.popleft().result())
         except (pa.ArrowInvalid, OSError, EOFError) as error:
-            raise TardisFormatError(_describe(path, layout, error)) from error
+            raise TardisFormatError(_describe(path, dataset, error)) from error
         finally:
             for future in in_flight:
                 future.cancel()
@@ -228,24 +124,25 @@ def _line_pieces(stream: BinaryIO, chunk_bytes: int) -> Iterator[pa.Buffer]:
 
 
 def _parse_piece(
-    piece: pa.Buffer, *, layout: CsvLayout, instrument_keys: Mapping[str, str]
+    piece: pa.Buffer, *, dataset: Dataset, instrument_keys: Mapping[str, str]
 ) -> pa.Table:
+    header = csv_header(dataset)
     table = csv.read_csv(
         pa.BufferReader(piece),
         read_options=csv.ReadOptions(
-            column_names=layout.header, use_threads=False, block_size=max(piece.size, 1) + 1
+            column_names=header, use_threads=False, block_size=max(piece.size, 1) + 1
         ),
         convert_options=csv.ConvertOptions(
             column_types={
                 "symbol": LABEL,
-                **{name: _read_type(arrow_type) for name, arrow_type in layout.columns},
+                **{column.name: _read_type(column.type) for column in file_columns(dataset)},
             },
-            include_columns=layout.header[1:],
+            include_columns=header[1:],
             strings_can_be_null=True,
             null_values=[""],
         ),
     )
-    return _with_instrument_keys(table.combine_chunks(), layout, instrument_keys)
+    return _with_instrument_keys(table.combine_chunks(), dataset, instrument_keys)
 
 
 def _first_line(path: str | Path) -> str | None:
@@ -261,7 +158,7 @@ def _first_line(path: str | Path) -> str | None:
 
 
 def _with_instrument_keys(
-    table: pa.Table, layout: CsvLayout, instrument_keys: Mapping[str, str]
+    table: pa.Table, dataset: Dataset, instrument_keys: Mapping[str, str]
 ) -> pa.Table:
     symbols = table.column("symbol").chunk(0)
     wanted = [instrument_keys.get(s) for s in symbols.dictionary.to_pylist()]
@@ -270,19 +167,19 @@ def _with_instrument_keys(
     keys = pa.array([key or "" for key in wanted], pa.string())
     instrument_key = pa.DictionaryArray.from_arrays(symbols.indices, keys)
     columns = [instrument_key, symbols]
-    for name, arrow_type in layout.columns:
-        column = table.column(name)
-        columns.append(column.cast(arrow_type) if column.type != arrow_type else column)
-    keyed = pa.Table.from_arrays(columns, schema=layout.schema)
+    for spec in file_columns(dataset):
+        column = table.column(spec.name)
+        columns.append(column.cast(spec.type) if column.type != spec.type else column)
+    keyed = pa.Table.from_arrays(columns, schema=dataset.schema)
     if None in wanted:
         keep = pc.take(pa.array([key is not None for key in wanted]), symbols.indices)
         keyed = keyed.filter(keep)
     return keyed
 
 
-def _describe(path: str | Path, layout: CsvLayout, error: Exception) -> str:
+def _describe(path: str | Path, dataset: Dataset, error: Exception) -> str:
     reason = str(error).splitlines()[0]
     signs = ("gzip", "inflate", "truncated", "end-of-stream", "compressed file")
     if any(sign in reason.lower() for sign in signs):
         return f"{path}: the gzip stream is corrupt or truncated ({reason}); download it again"
-    return f"{path}: not a valid Tardis {layout.data_type} file: {reason}"
+    return f"{path}: not a valid Tardis {dataset.name} file: {reason}"

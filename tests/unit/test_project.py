@@ -9,10 +9,22 @@ import yaml
 from dagster import AssetKey, DagsterInstance, MultiPartitionsDefinition
 from dagster._core.instance.config import dagster_instance_config
 
-from market_assets.definitions import defs
-from partitions import TIMEFRAMES, VENUES, WITH_NEXT_DAY, market_partitions
+from market_assets.definitions import build_definitions, defs
+from market_assets.features.build import lookback_days
+from market_assets.universe import load_universe
+from partitions import (
+    FEATURE_TIMEFRAMES,
+    TIMEFRAMES,
+    WITH_NEXT_DAY,
+    market_partitions,
+    venues_of,
+    with_previous_days,
+)
+from resources.environment import Environment
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+# The venue dimension is the bundled universe's venues.
+PARTITIONS = market_partitions(load_universe().venue_ids)
 
 
 def test_asset_graph_snapshot() -> None:
@@ -30,16 +42,18 @@ def test_asset_graph_snapshot() -> None:
         [
             *(f"candles/{tf}" for tf in TIMEFRAMES),
             *(f"warehouse/candles_{tf}" for tf in TIMEFRAMES),
+            *(f"features/mft_{tf}" for tf in FEATURE_TIMEFRAMES),
+            *(f"warehouse/mft_{tf}" for tf in FEATURE_TIMEFRAMES),
             "coverage_heatmap",
             "instrument_definitions",
             *(f"ticks/{t}" for t in ticks),
         ]
     )
-    assert graph.get(AssetKey("instrument_definitions")).partitions_def == market_partitions
+    assert graph.get(AssetKey("instrument_definitions")).partitions_def == PARTITIONS
     for data_type in ticks:
         node = graph.get(AssetKey(["ticks", data_type]))
         assert node.parent_keys == {AssetKey("instrument_definitions")}
-        assert node.partitions_def == market_partitions
+        assert node.partitions_def == PARTITIONS
         assert node.pools == {"tardis"}
     candle_inputs = {"trades", "book_snapshot_5", "derivative_ticker", "liquidations"}
     for timeframe in TIMEFRAMES:
@@ -47,7 +61,7 @@ def test_asset_graph_snapshot() -> None:
         assert node.parent_keys == {
             AssetKey(["ticks", t]) for t in candle_inputs | {"options_chain"}
         }
-        assert node.partitions_def == market_partitions
+        assert node.partitions_def == PARTITIONS
         assert node.automation_condition.get_label() == "eager over the last two days"
         # Day D reads D+1's ticks too: the late trades of D sit in D+1's file.
         mapping = node.partition_mappings[AssetKey(["ticks", "trades"])]
@@ -56,6 +70,18 @@ def test_asset_graph_snapshot() -> None:
         assert table.parent_keys == {AssetKey(["candles", timeframe])}
         assert table.io_manager_key == "warehouse_io_manager"
         assert table.metadata["partition_expr"] == {"date": "date", "venue": "venue"}
+    for timeframe in FEATURE_TIMEFRAMES:
+        node = graph.get(AssetKey(["features", f"mft_{timeframe}"]))
+        assert node.parent_keys == {AssetKey(["candles", timeframe])}
+        assert node.partitions_def == PARTITIONS
+        # Day D reads the candles of D and of the look-back days before it.
+        days = lookback_days(TIMEFRAMES[timeframe])
+        mapping = node.partition_mappings[AssetKey(["candles", timeframe])]
+        assert mapping == with_previous_days(days)
+        assert days >= 20 and days * 86_400 // TIMEFRAMES[timeframe] >= 200
+        table = graph.get(AssetKey(["warehouse", f"mft_{timeframe}"]))
+        assert table.parent_keys == {AssetKey(["features", f"mft_{timeframe}"])}
+        assert table.io_manager_key == "warehouse_io_manager"
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     steady = {"trades", "quotes", "book_snapshot_5", "book_snapshot_25"}
     candle_checks = ("aligned", "ohlc", "trade_counts", "unique", "volume_sums")
@@ -64,23 +90,37 @@ def test_asset_graph_snapshot() -> None:
         + [f"ticks/{t}:silence" for t in steady]
         + [f"candles/{tf}:{c}" for tf in TIMEFRAMES for c in candle_checks]
         + [f"candles/{tf}:cross_timeframe" for tf in list(TIMEFRAMES)[1:]]
+        + [
+            f"features/mft_{tf}:{c}"
+            for tf in FEATURE_TIMEFRAMES
+            for c in ("aligned", "finite", "ranges", "unique", "warmup")
+        ]
     )
 
 
-def test_partitions_read_date_then_venue() -> None:
-    assert isinstance(market_partitions, MultiPartitionsDefinition)
-    assert [d.name for d in market_partitions.partitions_defs] == ["date", "venue"]
-    assert set(VENUES) == {
-        "binance",
-        "binance-futures",
-        "deribit",
-        "bybit",
-        "bybit-spot",
-        "okex",
-        "okex-futures",
-        "okex-swap",
-    }
-    assert market_partitions.get_partition_key_from_str("2024-01-01|binance-futures")
+def test_partitions_read_date_then_venue_of_the_universe() -> None:
+    assert isinstance(PARTITIONS, MultiPartitionsDefinition)
+    assert [d.name for d in PARTITIONS.partitions_defs] == ["date", "venue"]
+    assert venues_of(PARTITIONS) == ["binance", "binance-futures", "deribit"]
+    assert PARTITIONS.get_partition_key_from_str("2024-01-01|binance-futures")
+
+
+def test_any_tardis_venue_of_a_universe_file_is_a_partition(tmp_path: Path) -> None:
+    universe = tmp_path / "universe.yaml"
+    universe.write_text(
+        "venues:\n"
+        "  bitmex: {data_types: [trades], symbols: [XBTUSD]}\n"
+        "  coinbase: {data_types: [trades, quotes], symbols: [BTC-USD]}\n"
+        "  bybit-options: {data_types: [options_chain], filters: [{type: option}]}\n"
+    )
+    graph = build_definitions(Environment(universe_path=str(universe))).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).is_partitioned:
+            assert venues_of(graph.get(key).partitions_def) == [
+                "bitmex",
+                "bybit-options",
+                "coinbase",
+            ], key
 
 
 def test_embedded_instance_config_is_valid(tmp_path: Path) -> None:
@@ -124,12 +164,12 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
         assert sensor.default_status == DefaultSensorStatus.RUNNING
         assert sensor.job_name == "daily_ingest"
     job = defs.resolve_job_def("daily_ingest")
-    assert job.partitions_def == market_partitions
+    assert job.partitions_def == PARTITIONS
 
 
 def test_backfills_run_one_partition_per_run() -> None:
     partitioned = [a for a in defs.assets if a.partitions_def is not None]
-    assert len(partitioned) == 16
+    assert len(partitioned) == 28
     for asset in partitioned:
         assert asset.backfill_policy.max_partitions_per_run == 1, asset.key
 

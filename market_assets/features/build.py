@@ -1,0 +1,102 @@
+"""A (day, venue)'s MFT features from its candles and those of the look-back days. Pure."""
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from market_assets.candles.bars import US_PER_DAY
+from market_assets.columns import TIMESTAMP
+from market_assets.features.columns import FEATURES, MFT, PRICE_FEATURES, WINDOWS
+from market_assets.features.history import Grid, History, instrument_rows
+from market_assets.features.indicators import (
+    flow_features,
+    price_features,
+    state_features,
+    technicals,
+)
+
+SECONDS_PER_YEAR = 365 * 86_400
+# The look-back holds at least this many bars before the day's first bar, so that the
+# seed of a recursive indicator (EMA 26, Wilder 14) weighs less than 1e-6 by then.
+WARMUP_BARS = 200
+# The longest windows counted in days: the same bar on each of the 20 previous days.
+LOOKBACK_FLOOR_DAYS = 20
+
+
+def lookback_days(seconds: int) -> int:
+    """Days of candles before the day that a ``seconds`` timeframe's features read."""
+    bars_per_day = 86_400 // seconds
+    return max(LOOKBACK_FLOOR_DAYS, math.ceil(WARMUP_BARS / bars_per_day))
+
+
+def day_features(candles: pa.Table, day_start_us: int, seconds: int) -> pa.Table:
+    """The features of every instrument of the day, one row per bar of the day.
+
+    ``candles``: rows of the ``CANDLES`` schema, any order, of the day (midnight
+    ``day_start_us``, µs UTC) and any earlier days of the look-back; days without
+    candles are missing bars. The day's instruments are those with candles on the day.
+    Returns ``MFT`` rows sorted by instrument and bar.
+    """
+    days = lookback_days(seconds)
+    bars_per_day = 86_400 // seconds
+    grid = Grid(day_start_us - days * US_PER_DAY, seconds, (days + 1) * bars_per_day)
+    day_end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
+    day_start = pa.scalar(day_start_us, pa.int64()).cast(TIMESTAMP)
+    on_day = pc.and_(
+        pc.greater_equal(candles["timestamp"], day_start), pc.less(candles["timestamp"], day_end)
+    )
+    keys = sorted(set(pc.unique(candles.filter(on_day)["instrument_key"]).to_pylist()))
+    tables = [
+        _instrument_features(History.of(instrument_rows(candles, key), grid), key, days)
+        for key in keys
+    ]
+    return pa.concat_tables(tables) if tables else MFT.schema.empty_table()
+
+
+def _instrument_features(history: History, key: str, days: int) -> pa.Table:
+    grid = history.grid
+    bars_per_day = 86_400 // grid.seconds
+    annual = math.sqrt(SECONDS_PER_YEAR / grid.seconds)
+    prices = price_features(history, annual)
+    r = prices.pop("_r")
+    computed = {
+        **prices,
+        **technicals(history),
+        **flow_features(history, r, bars_per_day),
+        **state_features(history, prices["realized_vol_20"], bars_per_day),
+        "bars_since_trade": history.bars_since_trade,
+    }
+    day = slice(days * bars_per_day, (days + 1) * bars_per_day)
+    index_in_day = np.arange(bars_per_day)
+    close = history["close"][day]
+    computed["return_since_midnight"] = np.log(close) - np.log(history["close"][day.start - 1])
+    # The day's bars are all in the day's candles: its running sum needs nothing earlier.
+    computed["cumulative_delta"] = np.cumsum(
+        np.nan_to_num(history["buy_volume"][day] - history["sell_volume"][day])
+    )
+    stands_on = history.history_bars[day]
+    priced = history.price_bars[day]
+    columns: dict[str, pa.Array] = {}
+    for column, _ in FEATURES:
+        values = np.asarray(computed[column.name], dtype=np.float64)
+        values = values if values.size == bars_per_day else values[day]
+        needed = np.array([WINDOWS[column.name](bars_per_day, j) for j in index_in_day])
+        enough = np.minimum(stands_on, priced) if column.name in PRICE_FEATURES else stands_on
+        keep = (enough >= needed) & np.isfinite(values)
+        columns[column.name] = pa.array(values, pa.float64(), mask=~keep)
+    opens = grid.opens_us()[day]
+    out = history.timestamp_out_us[day]
+    known_at = np.maximum(opens + grid.bar_us, out)
+    return pa.Table.from_arrays(
+        [
+            pa.array([key] * bars_per_day, pa.string()),
+            pa.array(opens, pa.int64()).cast(TIMESTAMP),
+            pa.array(known_at, pa.int64()).cast(TIMESTAMP),
+            pa.array(stands_on, pa.int64()),
+            pa.array(priced, pa.int64()),
+            *columns.values(),
+        ],
+        schema=MFT.schema,
+    )

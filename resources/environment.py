@@ -1,0 +1,49 @@
+"""The environment contract, read in one place (ARCHITECTURE.md, "Environment").
+
+Every variable is optional; the defaults give the embedded setup. ``Environment.read()``
+is called where the Definitions are assembled and by the command-line entry points;
+nothing else reads the environment, and nothing writes it.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_LAKE_ROOT = "./data"
+DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
+DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The contract's variables, defaults applied (empty strings where a default is
+    "unset")."""
+
+    lake_root: str = DEFAULT_LAKE_ROOT
+    warehouse_url: str = ""
+    universe_path: str = ""  # empty: the bundled universe
+    tardis_api_key_set: bool = False
+    tardis_datasets_endpoint: str = DEFAULT_DATASETS_ENDPOINT
+    tardis_api_endpoint: str = DEFAULT_API_ENDPOINT
+    tardis_mirror: str = ""
+    # Set by the GCS emulator's users (tests, local runs): GCS requests go unsigned.
+    storage_emulator_host: str = ""
+    bigquery_emulator_host: str = ""
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> "Environment":
+        """The contract as ``environ`` (default: this process's environment) sets it."""
+        env = os.environ if environ is None else environ
+        return cls(
+            lake_root=env.get("MARKET_DATA_ROOT") or DEFAULT_LAKE_ROOT,
+            warehouse_url=env.get("MARKET_DATA_WAREHOUSE", ""),
+            universe_path=env.get("MARKET_DATA_UNIVERSE", ""),
+            # The key itself is read at run time through Dagster's EnvVar, never kept here.
+            tardis_api_key_set=bool(env.get("TARDIS_API_KEY")),
+            tardis_datasets_endpoint=env.get("TARDIS_DATASETS_ENDPOINT")
+            or DEFAULT_DATASETS_ENDPOINT,
+            tardis_api_endpoint=env.get("TARDIS_API_ENDPOINT") or DEFAULT_API_ENDPOINT,
+            tardis_mirror=env.get("TARDIS_MIRROR", ""),
+            storage_emulator_host=env.get("STORAGE_EMULATOR_HOST", ""),
+            bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST", ""),
+        )

@@ -1,0 +1,197 @@
+"""Lazy handles on the lake: one stored partition, and the day window over two of them.
+
+The day window is the one place that owns "day D reads D's files and the part of D+1's
+files stamped inside D": Tardis cuts files by receive time, so a day's last events sit
+in the next day's file. Candles, option features, the trade-count check and the reader
+all go through it. No Dagster here.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from market_assets.columns import TIMESTAMP
+from resources.lake import ParquetLake
+
+
+@dataclass(frozen=True)
+class LakePartition:
+    """A lazy handle on one stored partition, read file by file (instrument by instrument)."""
+
+    lake: ParquetLake
+    asset_path: tuple[str, ...]
+    day: str
+    venue: str
+
+    def file_names(self) -> list[str]:
+        """The partition's file stems, sorted."""
+        return [p.name.removesuffix(".parquet") for p in self._files()]
+
+    def read_file(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filters: pc.Expression | None = None,
+    ) -> pa.Table:
+        """One file of the partition (for tick assets: one instrument), optionally only
+        the rows matching ``filters`` (row groups whose statistics exclude them are
+        skipped)."""
+        return self.lake.read_file(self._path(name), columns=columns, filters=filters)
+
+    def exists(self) -> bool:
+        """Whether the partition holds any file."""
+        return bool(self._files())
+
+    def next_day(self) -> "LakePartition | None":
+        """The same asset and venue on the following day; None when that is not in the lake."""
+        following = str(date.fromisoformat(self.day) + timedelta(days=1))
+        handle = LakePartition(self.lake, self.asset_path, following, self.venue)
+        return handle if handle.exists() else None
+
+    def row_count(self, name: str) -> int:
+        """Rows of one file, from its Parquet footer."""
+        return self.lake.row_count(self._path(name))
+
+    def instrument_keys(self, name: str) -> set[str]:
+        """The distinct ``instrument_key`` values of one file, read a row group at a time."""
+        return self.lake.distinct(self._path(name), "instrument_key")
+
+    def read(self) -> pa.Table:
+        """The whole partition in memory; for small assets only."""
+        return self.lake.read(self.asset_path, self.day, self.venue)
+
+    def _path(self, name: str) -> Any:
+        return self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
+
+    def _files(self) -> list[Any]:
+        return self.lake.files(self.asset_path, self.day, self.venue)
+
+
+@dataclass(frozen=True)
+class WindowFile:
+    """One file of a day window with the filter that keeps the window's rows of it."""
+
+    partition: LakePartition
+    name: str
+    keep: pc.Expression | None  # None: every row of the day's own file
+
+    def read(
+        self, columns: Sequence[str] | None = None, filters: pc.Expression | None = None
+    ) -> pa.Table:
+        """``columns`` of the file's rows in the window, further narrowed by ``filters``."""
+        if self.keep is not None:
+            filters = self.keep if filters is None else self.keep & filters
+        return self.partition.read_file(self.name, columns=columns, filters=filters)
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """Day D of one asset and venue: every row of D's files, then the rows of D+1's files
+    stamped (exchange ``timestamp``) before D ends.
+
+    ``next_day`` is None when D+1 is not in the lake or was not asked for; the window then
+    says so (``next_day_included``), since D's last events are missing until it lands.
+    D's own files may start with rows stamped on D−1: callers that need only D's rows
+    filter with ``inside``.
+    """
+
+    day: LakePartition
+    next_day: LakePartition | None
+    _next_day_files: list[set[str]] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def open(
+        cls,
+        lake: ParquetLake,
+        asset_path: Sequence[str],
+        day: str,
+        venue: str,
+        *,
+        include_next_day: bool = True,
+    ) -> "DayWindow":
+        """The window of ``day``; D+1 is part of it when asked for and in the lake."""
+        handle = LakePartition(lake, tuple(asset_path), day, venue)
+        return cls(handle, handle.next_day() if include_next_day else None)
+
+    @property
+    def next_day_included(self) -> bool:
+        return self.next_day is not None
+
+    @property
+    def start(self) -> pa.TimestampScalar:
+        """00:00 UTC of D."""
+        midnight = datetime.combine(date.fromisoformat(self.day.day), time(), tzinfo=UTC)
+        return pa.scalar(midnight, TIMESTAMP)
+
+    @property
+    def end(self) -> pa.TimestampScalar:
+        """00:00 UTC of D+1, the end (exclusive) of the window's rows."""
+        return pa.scalar(self.start.as_py() + timedelta(days=1), TIMESTAMP)
+
+    @property
+    def inside(self) -> pc.Expression:
+        """Rows stamped inside D: ``start <= timestamp < end``."""
+        return (pc.field("timestamp") >= self.start) & (pc.field("timestamp") < self.end)
+
+    def file_names(self) -> list[str]:
+        """D's file stems (for tick assets: D's instruments), sorted."""
+        return self.day.file_names()
+
+    def files(self) -> list[WindowFile]:
+        """Every file of D, then every file of D+1 with its rows stamped after D left out."""
+        found = [WindowFile(self.day, name, None) for name in self.day.file_names()]
+        if self.next_day is not None:
+            before_end = pc.field("timestamp") < self.end
+            found += [WindowFile(self.next_day, name, before_end) for name in self._following()]
+        return found
+
+    def read(self, name: str, columns: Sequence[str]) -> tuple[pa.Table, int]:
+        """``columns`` of D's file ``name`` followed by the rows of D+1's file of the same
+        name stamped before D ends, in source order; and how many rows came from D+1."""
+        today = self.day.read_file(name, columns=columns)
+        if self.next_day is None or name not in self._following():
+            return today, 0
+        late = self.next_day.read_file(
+            name, columns=columns, filters=pc.field("timestamp") < self.end
+        )
+        return pa.concat_tables([today, late], promote_options="default"), late.num_rows
+
+    def _following(self) -> set[str]:
+        # Listed once per window: on GCS every listing is a request.
+        if not self._next_day_files:
+            names = self.next_day.file_names() if self.next_day is not None else []
+            self._next_day_files.append(set(names))
+        return self._next_day_files[0]
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Consecutive days of one asset and venue (a look-back), oldest first; days not in
+    the lake are missing, never skipped over."""
+
+    days: tuple[LakePartition, ...]
+
+    @classmethod
+    def open(
+        cls, lake: ParquetLake, asset_path: Sequence[str], days: Sequence[str], venue: str
+    ) -> "DayRange":
+        return cls(tuple(LakePartition(lake, tuple(asset_path), day, venue) for day in days))
+
+    def present(self) -> list[LakePartition]:
+        """The days the lake holds (one listing each)."""
+        return [day for day in self.days if day.exists()]
+
+    def read(self, columns: Sequence[str] | None = None) -> tuple[pa.Table | None, list[str]]:
+        """The present days' rows as one table (None when no day is present), and the
+        missing days (``YYYY-MM-DD``)."""
+        present = self.present()
+        missing = [day.day for day in self.days if day not in present]
+        tables = [
+            day.read_file(name, columns=columns) for day in present for name in day.file_names()
+        ]
+        return (pa.concat_tables(tables) if tables else None), missing
