@@ -10,7 +10,11 @@ SAMPLE := $(CURDIR)/sample/tardis
 DEMO_DAYS := 2024-01-01 2024-01-02
 DEMO_VENUES := binance deribit
 DEMO_INGEST := key:instrument_definitions or group:ticks
-DEMO_DERIVED := group:candles or group:warehouse
+DEMO_DERIVED := group:candles or group:features or group:warehouse
+DEMO_FEATURES := SELECT timestamp, history_bars, round(log_return_1, 5) AS r, \
+	round(realized_vol_20, 3) AS vol_20, round(rsi_14, 1) AS rsi, round(macd, 2) AS macd \
+	FROM warehouse.mft_1h WHERE date = DATE '2024-01-02' AND venue = 'deribit' \
+	AND instrument_key = 'DERIBIT:PERPETUAL:BTC-USD' ORDER BY timestamp LIMIT 6
 DEMO_QUERY := SELECT venue, instrument_key, count(*) AS bars, sum(trade_count) AS trades, \
 	round(sum(quote_volume) / sum(volume), 2) AS vwap FROM warehouse.candles_1h \
 	WHERE date = DATE '2024-01-01' GROUP BY ALL ORDER BY ALL
@@ -53,6 +57,8 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/python -m resources
 	@echo "== the warehouse (DuckDB): hourly bars of 2024-01-01"
 	$(BIN)/python -c "import duckdb; duckdb.connect('data/market.duckdb', read_only=True).sql(\"$(DEMO_QUERY)\").show()"
+	@echo "== the warehouse (DuckDB): BTC's hourly features on 2024-01-02"
+	$(BIN)/python -c "import duckdb; duckdb.connect('data/market.duckdb', read_only=True).sql(\"$(DEMO_FEATURES)\").show()"
 	@echo
 	@echo "Open the UI on these partitions:"
 	@echo "  DAGSTER_HOME=$(DAGSTER_HOME) TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster dev"

@@ -1,11 +1,13 @@
 """MFT features materialised from real candles of the local Tardis, with their checks and
 warehouse tables."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import evaluate_automation_conditions as evaluate
 
 from market_assets.definitions import defs
 from market_assets.features.assets import feature_key
@@ -38,6 +40,14 @@ def checks_of(*keys: AssetKey) -> AssetSelection:
     )
 
 
+def requested_features(result) -> set[tuple[str, str]]:
+    return {
+        (key.to_user_string(), str(partition))
+        for key in (feature_key(tf) for tf in TIMEFRAMES)
+        for partition in result.get_requested_partitions(key)
+    }
+
+
 def test_features_of_a_day_stand_on_the_candles_of_its_look_back(
     tardis_server: TardisServer, lake_root: Path, tmp_path: Path
 ) -> None:
@@ -62,7 +72,10 @@ def test_features_of_a_day_stand_on_the_candles_of_its_look_back(
                 instance=instance,
                 partition_key=f"{day}|{VENUE}",
             ).success
-        for day in DAYS:
+        start = evaluate(defs, instance, evaluation_time=datetime(2024, 1, 4, 6, tzinfo=UTC))
+        assert requested_features(start) == set()
+
+        def build_candles(day: str) -> None:
             assert materialize(
                 [*ALL, *CHECKS],
                 selection=AssetSelection.assets(*candles).without_checks() | checks_of(*candles),
@@ -70,6 +83,16 @@ def test_features_of_a_day_stand_on_the_candles_of_its_look_back(
                 instance=instance,
                 partition_key=f"{day}|{VENUE}",
             ).success
+
+        for day in DAYS:
+            build_candles(day)
+        # The features follow their candles over the last two days (the 1st is older).
+        after = evaluate(
+            defs, instance, evaluation_time=datetime(2024, 1, 4, 7, tzinfo=UTC), cursor=start.cursor
+        )
+        assert requested_features(after) == {
+            (key.to_user_string(), f"{day}|{VENUE}") for key in features for day in DAYS[1:]
+        }
         built = materialize(
             [*ALL, *CHECKS],
             selection=AssetSelection.assets(*features, *tables) | checks_of(*features),
@@ -77,6 +100,22 @@ def test_features_of_a_day_stand_on_the_candles_of_its_look_back(
             instance=instance,
             partition_key=f"{DAYS[-1]}|{VENUE}",
         )
+
+        # The 2nd's candles rebuilt (its next day landed late): every feature day whose
+        # look-back holds the 2nd follows.
+        settled = evaluate(
+            defs, instance, evaluation_time=datetime(2024, 1, 4, 8, tzinfo=UTC), cursor=after.cursor
+        )
+        build_candles(DAYS[1])
+        rebuilt = evaluate(
+            defs,
+            instance,
+            evaluation_time=datetime(2024, 1, 4, 9, tzinfo=UTC),
+            cursor=settled.cursor,
+        )
+        assert requested_features(rebuilt) == {
+            (key.to_user_string(), f"{day}|{VENUE}") for key in features for day in DAYS[1:]
+        }
 
     assert built.success
     evaluations = built.get_asset_check_evaluations()
