@@ -19,8 +19,10 @@ from market_assets.features.indicators import (
 
 SECONDS_PER_YEAR = 365 * 86_400
 # The look-back holds at least this many bars before the day's first bar, so that the
-# seed of a recursive indicator (EMA 26, Wilder 14) weighs less than 1e-6 by then.
-WARMUP_BARS = 200
+# seed of a recursive indicator weighs less than 1e-6 by then: an EMA 26 seeded with the
+# mean of its first 26 bars decays from bar 26 on, (25/27)^(250 − 26) ≈ 3e-8 (200 bars
+# would leave 1.4e-6). Wilder's RSI forgets its seed only on bars where the price moves.
+WARMUP_BARS = 250
 # The longest windows counted in days: the same bar on each of the 20 previous days.
 LOOKBACK_FLOOR_DAYS = 20
 

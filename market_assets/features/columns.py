@@ -355,6 +355,7 @@ PRICE_FEATURES = frozenset(
 # Ratios that are undefined (null) when their denominator is 0 over a full window.
 UNDEFINED_WHEN_FLAT = frozenset(
     {
+        "rsi_14",
         "relative_volume_20d",
         "signed_volume_imbalance_20",
         "kyle_lambda_60",

@@ -80,7 +80,10 @@ def technicals(h: History) -> dict[str, np.ndarray]:
         if np.isnan(c).all():
             continue  # no trade in this run: no price
         high, low = h["high"][run], h["low"][run]
-        out["rsi_14"][run] = talib.RSI(c, timeperiod=14)
+        # 100·G/(G+L) is 0/0 while every change since the first trade is 0; TA-Lib
+        # writes 0 there, which would read as "only losses".
+        moved = np.nancumsum(np.abs(np.diff(c, prepend=np.nan))) > 0
+        out["rsi_14"][run] = np.where(moved, talib.RSI(c, timeperiod=14), np.nan)
         macd, signal, hist = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
         out["macd"][run], out["macd_signal"][run], out["macd_hist"][run] = macd, signal, hist
         out["atr_14"][run] = talib.ATR(high, low, c, timeperiod=14)

@@ -78,7 +78,7 @@ def test_asset_graph_snapshot() -> None:
         days = lookback_days(TIMEFRAMES[timeframe])
         mapping = node.partition_mappings[AssetKey(["candles", timeframe])]
         assert mapping == with_previous_days(days)
-        assert days >= 20 and days * 86_400 // TIMEFRAMES[timeframe] >= 200
+        assert days >= 20 and days * 86_400 // TIMEFRAMES[timeframe] >= 250
         table = graph.get(AssetKey(["warehouse", f"mft_{timeframe}"]))
         assert table.parent_keys == {AssetKey(["features", f"mft_{timeframe}"])}
         assert table.io_manager_key == "warehouse_io_manager"

@@ -35,8 +35,9 @@ NAN = float("nan")
 
 
 def look_back_days(seconds: int) -> int:
-    """20 days (the same bar on each of 20 previous days), or enough days for 200 bars."""
-    return max(20, math.ceil(200 / (86_400 // seconds)))
+    """20 days (the same bar on each of 20 previous days), or enough days for 250 bars
+    (the seed of an SMA-seeded EMA 26 then weighs (25/27)^224 < 1e-6)."""
+    return max(20, math.ceil(250 / (86_400 // seconds)))
 
 
 class Null(Exception):

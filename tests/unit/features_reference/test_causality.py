@@ -145,23 +145,7 @@ def _price_scale(w: World, keys: list[str]) -> np.ndarray:
     return pd.Series(keys).map(means).to_numpy(dtype=float)
 
 
-RECURSIVE_CASES = [
-    pytest.param(
-        name,
-        feature,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="rsi_14 forgets its seed only on bars where the price moves: on PEPE "
-            "(35% empty bars, silent from 16 bars before the day to its end) 34 and 37 "
-            "days of 4h look-back give rsi_14 3.5e-4 points apart on the day (3.5e-6 of "
-            "0–100): WARMUP_BARS counts bars, not price changes",
-        ),
-    )
-    if (name, feature) == ("4h", "rsi_14")
-    else (name, feature)
-    for name in CUTS
-    for feature in RECURSIVE
-]
+RECURSIVE_CASES = [(name, feature) for name in CUTS for feature in RECURSIVE]
 
 
 @pytest.mark.parametrize(("name", "feature"), RECURSIVE_CASES)
