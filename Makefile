@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_trades.py
 	$(BIN)/python bench/ingest_options_chain.py
 	$(BIN)/python bench/candles.py
+	$(BIN)/python bench/features.py
 	$(BIN)/python bench/gap_report.py
 
 clean:
