@@ -15,7 +15,6 @@ from market_assets.automation.sensors import (
 from market_assets.candles.assets import build_candles
 from market_assets.candles.checks import build_all_candle_checks
 from market_assets.features.assets import build_feature_assets
-from market_assets.features.checks import build_all_feature_checks
 from market_assets.gaps.assets import build_coverage_heatmap
 from market_assets.gaps.schedules import coverage_heatmap_job, coverage_heatmap_schedule
 from market_assets.instruments.assets import build_instrument_definitions
@@ -43,7 +42,6 @@ def build_definitions(environment: Environment) -> Definitions:
     checks = [
         *build_all_tick_checks(ticks, partitions),
         *build_all_candle_checks(partitions),
-        *build_all_feature_checks(partitions),
     ]
     heatmap = build_coverage_heatmap(
         partitions,

@@ -5,11 +5,13 @@ Day D reads ``candles/{timeframe}`` of D and of the look-back days before it
 windows that would span it are null until enough history follows it.
 """
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -25,7 +27,9 @@ from dagster import (
 from market_assets.candles.assets import candle_key
 from market_assets.candles.bars import midnight_us
 from market_assets.features.build import day_features, lookback_days
+from market_assets.features.checks import check_results, feature_check_specs
 from market_assets.features.columns import MFT
+from market_assets.features.history import INPUTS
 from market_assets.runs import ONE_PARTITION_PER_RUN, day_and_venue
 from market_assets.schemas import column_schema_metadata
 from partitions import FEATURE_TIMEFRAMES, TIMEFRAMES, with_previous_days
@@ -40,6 +44,10 @@ FEATURE_AUTOMATION = (
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()
 ).with_label("after their candles, over the last two days")
+
+
+# The candle columns the features read (the rest of each look-back file stays on disk).
+HISTORY_COLUMNS = ("instrument_key", "timestamp", "timestamp_out", *INPUTS)
 
 
 def feature_key(timeframe: str) -> AssetKey:
@@ -65,6 +73,7 @@ def build_feature_asset(timeframe: str, partitions: PartitionsDefinition) -> Ass
         backfill_policy=ONE_PARTITION_PER_RUN,
         automation_condition=FEATURE_AUTOMATION,
         metadata={**column_schema_metadata(MFT), "lookback_days": days},
+        check_specs=feature_check_specs(feature_key(timeframe)),
         description=(
             f"MFT features of every instrument's {timeframe} bars of the (day, venue), from "
             f"its candles and those of the {days} days before: returns, volatility "
@@ -73,9 +82,13 @@ def build_feature_asset(timeframe: str, partitions: PartitionsDefinition) -> Ass
             "how many bars of history it stands (history_bars)."
         ),
     )
-    def features(context: AssetExecutionContext, candles: DayRange) -> Output[pa.Table]:
+    def features(
+        context: AssetExecutionContext, candles: DayRange
+    ) -> Iterator[Output[pa.Table] | AssetCheckResult]:
         day, venue = day_and_venue(context)
-        return _features(context, candles, day, venue, timeframe)
+        table = _features(context, candles, day, venue, timeframe)
+        yield table
+        yield from check_results(table.value, midnight_us(day), seconds)
 
     return features
 
@@ -84,7 +97,7 @@ def _features(
     context: AssetExecutionContext, candles: DayRange, day: date, venue: str, timeframe: str
 ) -> Output[pa.Table]:
     label = f"{day}|{venue} {timeframe}"
-    history, missing = candles.read()
+    history, missing = candles.read(columns=HISTORY_COLUMNS)
     if history is None or day.isoformat() in missing:
         raise Failure(
             description=(

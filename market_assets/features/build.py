@@ -49,6 +49,8 @@ def day_features(candles: pa.Table, day_start_us: int, seconds: int) -> pa.Table
     on_day = pc.and_(
         pc.greater_equal(candles["timestamp"], day_start), pc.less(candles["timestamp"], day_end)
     )
+    # One chunk per look-back file: filter one table, not hundreds of chunks, per instrument.
+    candles = candles.combine_chunks()
     keys = sorted(set(pc.unique(candles.filter(on_day)["instrument_key"]).to_pylist()))
     tables = [
         _instrument_features(History.of(instrument_rows(candles, key), grid), key, days)
@@ -84,7 +86,7 @@ def _instrument_features(history: History, key: str, days: int) -> pa.Table:
     for column, _ in FEATURES:
         values = np.asarray(computed[column.name], dtype=np.float64)
         values = values if values.size == bars_per_day else values[day]
-        needed = np.array([WINDOWS[column.name](bars_per_day, j) for j in index_in_day])
+        needed = np.broadcast_to(WINDOWS[column.name](bars_per_day, index_in_day), (bars_per_day,))
         enough = np.minimum(stands_on, priced) if column.name in PRICE_FEATURES else stands_on
         keep = (enough >= needed) & np.isfinite(values)
         columns[column.name] = pa.array(values, pa.float64(), mask=~keep)

@@ -1,29 +1,23 @@
-"""Asset checks on every partition of every MFT feature timeframe."""
+"""The checks of every partition of every MFT feature timeframe.
 
-from collections.abc import Callable
+They run inside the feature step, on the very table the step hands to the lake (one
+step, not five that would each read the partition back): blocking, so a failure keeps
+the warehouse table from loading it.
+"""
+
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
-from dagster import (
-    AssetCheckExecutionContext,
-    AssetCheckResult,
-    AssetChecksDefinition,
-    MetadataValue,
-    PartitionsDefinition,
-    asset_check,
-)
+from dagster import AssetCheckResult, AssetCheckSpec, AssetKey, MetadataValue
 
-from market_assets.candles.bars import midnight_us
 from market_assets.candles.invariants import alignment_violations, duplicate_violations
-from market_assets.features.assets import feature_key
 from market_assets.features.invariants import (
     finite_violations,
     range_violations,
     warmup_violations,
 )
-from market_assets.runs import day_and_venue
-from partitions import FEATURE_TIMEFRAMES, TIMEFRAMES
 
-# (name, description, problems of the table for the partition's day and timeframe)
+# (name, description, problems of the table for the partition's midnight and timeframe)
 INVARIANTS: tuple[tuple[str, str, Callable[[pa.Table, int, int], list[str]]], ...] = (
     ("unique", "No (instrument_key, timestamp) twice.", lambda t, d, s: duplicate_violations(t)),
     (
@@ -48,36 +42,21 @@ INVARIANTS: tuple[tuple[str, str, Callable[[pa.Table, int, int], list[str]]], ..
 )
 
 
-def build_feature_checks(
-    timeframe: str, partitions: PartitionsDefinition
-) -> list[AssetChecksDefinition]:
-    """The blocking checks of ``features/mft_{timeframe}``."""
-    seconds = TIMEFRAMES[timeframe]
-
-    def check_of(name: str, description: str, find) -> AssetChecksDefinition:
-        @asset_check(
-            asset=feature_key(timeframe),
-            name=name,
-            partitions_def=partitions,
-            blocking=True,
-            description=description,
-        )
-        def check(context: AssetCheckExecutionContext, features: pa.Table) -> AssetCheckResult:
-            day, _ = day_and_venue(context)
-            problems = find(features, midnight_us(day), seconds)
-            return AssetCheckResult(
-                passed=not problems,
-                metadata={"problems": MetadataValue.json(problems), "rows": features.num_rows},
-            )
-
-        return check
-
-    return [check_of(*invariant) for invariant in INVARIANTS]
-
-
-def build_all_feature_checks(partitions: PartitionsDefinition) -> list[AssetChecksDefinition]:
+def feature_check_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    """The blocking checks of the feature asset ``key``."""
     return [
-        check
-        for timeframe in FEATURE_TIMEFRAMES
-        for check in build_feature_checks(timeframe, partitions)
+        AssetCheckSpec(name, asset=key, blocking=True, description=description)
+        for name, description, _ in INVARIANTS
     ]
+
+
+def check_results(table: pa.Table, day_start_us: int, seconds: int) -> Iterator[AssetCheckResult]:
+    """Every invariant's verdict on ``table``, the features of the day at midnight
+    ``day_start_us`` (µs UTC) of a ``seconds`` timeframe."""
+    for name, _, find in INVARIANTS:
+        problems = find(table, day_start_us, seconds)
+        yield AssetCheckResult(
+            check_name=name,
+            passed=not problems,
+            metadata={"problems": MetadataValue.json(problems), "rows": table.num_rows},
+        )

@@ -100,15 +100,16 @@ def flow_features(h: History, r: np.ndarray, bars_per_day: int) -> dict[str, np.
     volume, buy, sell = h["volume"], h["buy_volume"], h["sell_volume"]
     dollar = h["quote_volume"]
     traded = np.nan_to_num(h["trade_count"]) > 0
-    lags = np.stack([shifted(volume, k * bars_per_day) for k in range(1, 21)], axis=1)
+    # The same bar of each of the 20 days before: only the day's bars (the last) need it.
+    days = volume[-21 * bars_per_day :].reshape(21, bars_per_day)
     with np.errstate(invalid="ignore"):
-        spread = lags.std(axis=1, ddof=1)
+        before, spread = days[:20].mean(axis=0), days[:20].std(axis=0, ddof=1)
     signed_dollar = np.where(traded, (buy - sell) * h["vwap"], np.where(h.available, 0.0, np.nan))
     flows = rolling(signed_dollar, 60)
     impact = np.where(dollar > 0, np.abs(r) / np.where(dollar > 0, dollar, 1), 0.0)
     return {
         "dollar_volume": dollar,
-        "relative_volume_20d": ratio(volume - lags.mean(axis=1), spread),
+        "relative_volume_20d": ratio(days[20] - before, spread),
         "trade_intensity": h["trade_count"] / h.grid.seconds,
         "signed_volume_imbalance_20": ratio(
             rolling(buy - sell, 20).sum().to_numpy(), rolling(buy + sell, 20).sum().to_numpy()

@@ -29,8 +29,8 @@ ALWAYS_KNOWN = (PRICE_FEATURES - {"iv_minus_realized_20"}) | {
 def _needed(table: pa.Table, name: str, bars_per_day: int, day_start_us: int, seconds: int):
     opens = table["timestamp"].cast(pa.int64()).to_numpy(zero_copy_only=False)
     index_in_day = (opens - day_start_us) // (seconds * 1_000_000)
-    window = WINDOWS[name]
-    return np.array([window(bars_per_day, int(j)) for j in index_in_day], dtype=np.int64)
+    needed = WINDOWS[name](bars_per_day, index_in_day)
+    return np.broadcast_to(np.asarray(needed, dtype=np.int64), index_in_day.shape)
 
 
 def _where(table: pa.Table, bad: np.ndarray, what: str) -> list[str]:
