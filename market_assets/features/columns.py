@@ -18,7 +18,7 @@ from market_assets.columns import TIMESTAMP, Column, Dataset
 
 ANNUAL = "annualised fraction"
 # Bars of history a feature needs at bar t (t included), from the bars per day ``n`` and
-# t's index ``j`` in its day (0 for the bar opening at 00:00 UTC).
+# t's index ``j`` in its day (0 for the bar opening at 00:00 UTC; an int or an array).
 Window = Callable[[int, int], int]
 
 
