@@ -15,6 +15,7 @@ COPY pyproject.toml README.md ./
 COPY partitions/ partitions/
 COPY resources/ resources/
 COPY market_assets/ market_assets/
+COPY market_reader/ market_reader/
 COPY tardis_local/ tardis_local/
 RUN pip install .
 

@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/candles.py
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/gap_report.py
+	$(BIN)/python bench/reader.py
 
 clean:
 	rm -rf data sample $(DAGSTER_HOME)

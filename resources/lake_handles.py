@@ -72,6 +72,14 @@ class LakePartition:
         return self.lake.files(self.asset_path, self.day, self.venue)
 
 
+def days_between(start: datetime, end: datetime) -> list[str]:
+    """The UTC days (``YYYY-MM-DD``) that [start, end) touches, oldest first; none when
+    ``end`` is not after ``start``. Both are aware datetimes."""
+    first = start.astimezone(UTC).date()
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return [str(first + timedelta(days=n)) for n in range((last - first).days + 1)]
+
+
 @dataclass(frozen=True)
 class WindowFile:
     """One file of a day window with the filter that keeps the window's rows of it."""
@@ -117,6 +125,16 @@ class DayWindow:
         """The window of ``day``; D+1 is part of it when asked for and in the lake."""
         handle = LakePartition(lake, tuple(asset_path), day, venue)
         return cls(handle, handle.next_day() if include_next_day else None)
+
+    @staticmethod
+    def days_holding(start: datetime, end: datetime) -> tuple[list[str], str]:
+        """The days whose files hold the rows stamped in [start, end) (aware datetimes):
+        every day the range touches, oldest first, and the day after the last, whose files
+        begin with the last day's late rows (that day may not be in the lake yet)."""
+        days = days_between(start, end)
+        if not days:
+            raise ValueError(f"the range [{start}, {end}) is empty")
+        return days, str(date.fromisoformat(days[-1]) + timedelta(days=1))
 
     @property
     def next_day_included(self) -> bool:
