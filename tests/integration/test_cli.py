@@ -100,7 +100,7 @@ def test_candles_and_warehouse_from_the_cli(tmp_path: Path) -> None:
         "-m",
         "market_assets",
         "--select",
-        "group:candles or group:warehouse",
+        "group:candles or group:features or group:warehouse",
         "--partition",
         "2024-01-02|binance",
     ]
