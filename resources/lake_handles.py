@@ -29,7 +29,7 @@ class LakePartition:
 
     def file_names(self) -> list[str]:
         """The partition's file stems, sorted."""
-        return [p.name.removesuffix(".parquet") for p in self._files()]
+        return [p.name.removesuffix(".parquet") for p in self.paths()]
 
     def read_file(
         self,
@@ -45,7 +45,7 @@ class LakePartition:
 
     def exists(self) -> bool:
         """Whether the partition holds any file."""
-        return bool(self._files())
+        return bool(self.paths())
 
     def next_day(self) -> "LakePartition | None":
         """The same asset and venue on the following day; None when that is not in the lake."""
@@ -68,7 +68,8 @@ class LakePartition:
     def _path(self, name: str) -> Any:
         return self.lake.partition_path(self.asset_path, self.day, self.venue) / f"{name}.parquet"
 
-    def _files(self) -> list[Any]:
+    def paths(self) -> list[Any]:
+        """The partition's Parquet files, sorted by name (one listing)."""
         return self.lake.files(self.asset_path, self.day, self.venue)
 
 
@@ -200,16 +201,12 @@ class DayRange:
     ) -> "DayRange":
         return cls(tuple(LakePartition(lake, tuple(asset_path), day, venue) for day in days))
 
-    def present(self) -> list[LakePartition]:
-        """The days the lake holds (one listing each)."""
-        return [day for day in self.days if day.exists()]
-
     def read(self, columns: Sequence[str] | None = None) -> tuple[pa.Table | None, list[str]]:
         """The present days' rows as one table (None when no day is present), and the
-        missing days (``YYYY-MM-DD``)."""
-        present = self.present()
-        missing = [day.day for day in self.days if day not in present]
-        tables = [
-            day.read_file(name, columns=columns) for day in present for name in day.file_names()
-        ]
-        return (pa.concat_tables(tables) if tables else None), missing
+        missing days (``YYYY-MM-DD``); one listing a day, then one read of all files."""
+        listed = {day.day: day.paths() for day in self.days}
+        missing = [day for day, files in listed.items() if not files]
+        paths = [path for files in listed.values() for path in files]
+        if not paths:
+            return None, missing
+        return self.days[0].lake.read_files(paths, columns=columns), missing
