@@ -13,33 +13,11 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).parent))
 from features_world import DAY, SECONDS, US_PER_DAY, VENUE, Lookback, look_back, midnight
 
+# The candle columns the features read, besides instrument_key, timestamp, timestamp_out.
+from market_assets.features.history import INPUTS
+
 if TYPE_CHECKING:
     import polars as pl
-
-# The candle columns the features read, besides instrument_key, timestamp, timestamp_out.
-INPUTS = (
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "vwap",
-    "trade_count",
-    "buy_volume",
-    "sell_volume",
-    "liquidation_buy_volume",
-    "liquidation_sell_volume",
-    "funding_rate",
-    "open_interest",
-    "basis",
-    "spread_bps",
-    "imbalance_5",
-    "microprice",
-    "mid",
-    "atm_iv",
-    "risk_reversal_25d",
-)
 
 
 def candle_files(lake_root: Path, timeframe: str, days: int) -> list[str]:
