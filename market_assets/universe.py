@@ -14,7 +14,7 @@ venues:
 
 Venues are Tardis exchange ids; the venues named here are the partitions' venue dimension.
 Base, quote and expiry come from the symbol's naming scheme on the venues it is known
-for (Binance, Bybit, Deribit, OKX); elsewhere, and for an option's underlying index,
+for (Binance, Bybit, Coinbase, Deribit, OKX); elsewhere, and for an option's underlying index,
 filters need Tardis' instruments API (a paid key), without which they select nothing.
 """
 
