@@ -8,10 +8,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from gcp_storage_emulator.server import create_server
 
 from resources.io_manager import LakeIOManager
 from resources.tardis import TardisSource
@@ -71,6 +73,24 @@ def bind_resources(
             database=str(folder / DEFAULT_DUCKDB_FILE)
         ),
     }
+
+
+@contextmanager
+def gcs_emulator(bucket: str = "market-data") -> Iterator[str]:
+    """gcp-storage-emulator in memory on a free port, with the variables its clients need
+    set while it runs (gcsfs reads the namespace switch on import); yields the bucket."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
+    server.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+        env.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        try:
+            yield bucket
+        finally:
+            server.stop()
 
 
 # A BigQuery stand-in: bqemulator (DuckDB underneath) in a child process, offline.

@@ -1,13 +1,11 @@
 """The same partitions on a gs:// lake and from a gs:// Tardis mirror, on the GCS emulator."""
 
-import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, AssetSelection, materialize
-from gcp_storage_emulator.server import create_server
 
 from market_assets.definitions import defs
 from resources.io_manager import LakeIOManager
@@ -17,25 +15,16 @@ from resources.tardis import TardisSource
 from resources.universe import UniverseResource
 from tardis_local.mirror import write_mirror
 from tardis_local.server import TardisServer
-from tests.conftest import bind_resources
+from tests.conftest import bind_resources, gcs_emulator
 
 TRADES = ("ticks", "trades")
 ASSETS = [defs.get_assets_def("instrument_definitions"), defs.get_assets_def(AssetKey(TRADES))]
 
 
 @pytest.fixture
-def gcs_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="market-data")
-    server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-    try:
-        yield "market-data"
-    finally:
-        server.stop()
+def gcs_bucket() -> Iterator[str]:
+    with gcs_emulator() as bucket:
+        yield bucket
 
 
 def test_partition_lands_on_a_gcs_lake_and_reruns_exactly(

@@ -2,7 +2,6 @@
 local folder and on a ``gs://`` lake (gcp-storage-emulator): every call equals a plain
 full read of the same partitions filtered with pandas."""
 
-import socket
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from dagster import AssetKey, AssetSelection, materialize
-from gcp_storage_emulator.server import create_server
 from upath import UPath
 
 import market_reader
@@ -23,7 +21,7 @@ from market_reader import Lake, LateRowsWarning, MissingInstrumentError, Missing
 from market_reader.row_groups import RowGroupReader
 from resources.lake import ROW_GROUP_ROWS, LakeFile, ParquetLake
 from tardis_local.server import TardisServer
-from tests.conftest import EMPTY_FILES, EXPORTED_UNTIL, bind_resources
+from tests.conftest import EMPTY_FILES, EXPORTED_UNTIL, bind_resources, gcs_emulator
 
 ALL = [a for a in defs.assets if AssetKey("coverage_heatmap") not in a.keys]
 TRADES, OPTIONS, DEFINITIONS = (
@@ -71,18 +69,8 @@ def build(root: str) -> None:
 
 @pytest.fixture(scope="module")
 def gcs_root() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="market-data")
-    server.start()
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
-        env.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-        try:
-            yield "gs://market-data/lake"
-        finally:
-            server.stop()
+    with gcs_emulator() as bucket:
+        yield f"gs://{bucket}/lake"
 
 
 @pytest.fixture(scope="module", params=["local", "gcs"])
