@@ -46,11 +46,11 @@ def day_features(candles: pa.Table, day_start_us: int, seconds: int) -> pa.Table
     grid = Grid(day_start_us - days * US_PER_DAY, seconds, (days + 1) * bars_per_day)
     day_end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
     day_start = pa.scalar(day_start_us, pa.int64()).cast(TIMESTAMP)
+    # One chunk per look-back file: filter one table, not hundreds of chunks, per instrument.
+    candles = candles.combine_chunks()
     on_day = pc.and_(
         pc.greater_equal(candles["timestamp"], day_start), pc.less(candles["timestamp"], day_end)
     )
-    # One chunk per look-back file: filter one table, not hundreds of chunks, per instrument.
-    candles = candles.combine_chunks()
     keys = sorted(set(pc.unique(candles.filter(on_day)["instrument_key"]).to_pylist()))
     tables = [
         _instrument_features(History.of(instrument_rows(candles, key), grid), key, days)
