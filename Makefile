@@ -76,6 +76,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
+	$(BIN)/python bench/materialize.py
 	$(BIN)/python bench/ingest_trades.py
 	$(BIN)/python bench/ingest_options_chain.py
 	$(BIN)/python bench/candles.py

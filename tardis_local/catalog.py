@@ -120,6 +120,93 @@ def instrument_as_of(exchange: str, symbol: str, day: date) -> dict[str, Any]:
     return current
 
 
+# Liquid USDT-margined perpetuals a busy derivatives venue lists beside BTC and ETH, as
+# (base, priceIncrement, amountIncrement) like Binance's; `list_liquid_perpetuals` adds them.
+LIQUID_PERPETUALS: tuple[tuple[str, str, str], ...] = (
+    ("SOL", "0.01", "1"),
+    ("BNB", "0.01", "0.01"),
+    ("XRP", "0.0001", "0.1"),
+    ("DOGE", "0.00001", "1"),
+    ("ADA", "0.0001", "1"),
+    ("AVAX", "0.001", "1"),
+    ("LINK", "0.001", "0.01"),
+    ("DOT", "0.001", "0.1"),
+    ("MATIC", "0.0001", "1"),
+    ("LTC", "0.01", "0.001"),
+    ("BCH", "0.01", "0.001"),
+    ("TRX", "0.00001", "1"),
+    ("ATOM", "0.001", "0.01"),
+    ("NEAR", "0.001", "1"),
+    ("UNI", "0.001", "1"),
+    ("ETC", "0.001", "0.01"),
+    ("FIL", "0.001", "0.1"),
+    ("APT", "0.001", "0.1"),
+    ("ARB", "0.0001", "0.1"),
+    ("OP", "0.0001", "0.1"),
+    ("INJ", "0.001", "0.1"),
+    ("SUI", "0.0001", "0.1"),
+    ("SEI", "0.0001", "1"),
+    ("TIA", "0.001", "1"),
+    ("WLD", "0.001", "1"),
+    ("AAVE", "0.01", "0.1"),
+    ("MKR", "0.1", "0.001"),
+    ("RUNE", "0.001", "1"),
+    ("FTM", "0.0001", "1"),
+    ("SAND", "0.0001", "1"),
+    ("GALA", "0.00001", "1"),
+    ("XLM", "0.00001", "1"),
+    ("ALGO", "0.0001", "0.1"),
+    ("EOS", "0.001", "0.1"),
+    ("DYDX", "0.001", "0.1"),
+    ("LDO", "0.001", "1"),
+    ("CRV", "0.001", "0.1"),
+)
+_LIQUID_SINCE = "2021-01-01T00:00:00.000Z"
+
+
+def list_liquid_perpetuals(exchange: str, count: int) -> list[str]:
+    """The dataset ids of `count` linear USDT perpetuals of `exchange`, for a venue-day of
+    many instruments: its own first, then `LIQUID_PERPETUALS` added to this process's
+    catalogue (instruments API, exchange details and generated files alike) as copies of
+    its first linear perpetual with their own base, increments and listing date.
+
+    Raises ValueError when the exchange has no linear perpetual to copy or `count` is more
+    than it can list. Adding is idempotent: a second call lists the same instruments.
+    """
+    _check_exchange(exchange)
+    listed = _INSTRUMENTS[exchange]
+    own = [
+        item
+        for item in listed
+        if item.get("contractType") == "linear_perpetual" and item["quoteCurrency"] == "USDT"
+    ]
+    if not own:
+        raise ValueError(f"{exchange} lists no linear USDT perpetual to model others on")
+    chosen = [item["datasetId"] for item in own][:count]
+    for base, tick, lot in LIQUID_PERPETUALS:
+        if len(chosen) >= count:
+            break
+        symbol = f"{base}USDT"
+        if symbol in chosen:
+            continue
+        if not any(item["id"] == symbol for item in listed):
+            record = {key: value for key, value in own[0].items() if key != "changes"}
+            record.update(
+                id=symbol,
+                datasetId=symbol,
+                baseCurrency=base,
+                availableSince=_LIQUID_SINCE,
+                priceIncrement=float(tick),
+                amountIncrement=float(lot),
+                minTradeAmount=float(lot),
+            )
+            listed.append(record)
+        chosen.append(symbol)
+    if len(chosen) < count:
+        raise ValueError(f"{exchange} can list {len(chosen)} linear USDT perpetuals, not {count}")
+    return chosen
+
+
 def grouped_members(exchange: str, grouped_symbol: str) -> list[dict[str, Any]]:
     """Instruments whose rows a grouped symbol (SPOT, PERPETUALS, FUTURES, OPTIONS) file carries."""
     _check_exchange(exchange)
