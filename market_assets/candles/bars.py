@@ -65,11 +65,12 @@ def midnight_us(day: date) -> int:
     return int(datetime.combine(day, time(), tzinfo=UTC).timestamp()) * US_PER_SECOND
 
 
-def bar_edges(day_start_us: int, seconds: int) -> np.ndarray:
-    """The ``n + 1`` edges (µs) of the day's ``n`` bars of ``seconds``."""
-    if US_PER_DAY % (seconds * US_PER_SECOND):
-        raise ValueError(f"a {seconds} s timeframe does not divide a day")
-    return day_start_us + np.arange(0, US_PER_DAY + 1, seconds * US_PER_SECOND, dtype=np.int64)
+def bar_edges(day_start_us: int, seconds: int, span_us: int = US_PER_DAY) -> np.ndarray:
+    """The ``n + 1`` edges (µs) of the day's ``n`` bars of ``seconds``; ``span_us`` shorter
+    than a day lays only the bars of that window (the live service's closing bar)."""
+    if US_PER_DAY % (seconds * US_PER_SECOND) or span_us % (seconds * US_PER_SECOND):
+        raise ValueError(f"a {seconds} s timeframe does not divide a day (or {span_us} µs)")
+    return day_start_us + np.arange(0, span_us + 1, seconds * US_PER_SECOND, dtype=np.int64)
 
 
 def micros(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from market_assets.candles.bars import Column, bar_edges, null_columns, to_arrow
+from market_assets.candles.bars import US_PER_DAY, Column, bar_edges, null_columns, to_arrow
 from market_assets.candles.columns import (
     BOOK_FIELDS,
     CANDLES,
@@ -36,32 +36,37 @@ def instrument_candles(
     day_start_us: int,
     timeframes: dict[str, int],
     options: OptionGrid | None = None,
+    span_us: int = US_PER_DAY,
 ) -> dict[str, pa.Table]:
     """Per timeframe name, the instrument's bars of the day (``CANDLES.schema``).
 
     ``timeframes`` maps names to seconds; ``options`` are the features of the
-    instrument's underlying, if it has listed options.
+    instrument's underlying, if it has listed options. ``span_us`` shorter than a day
+    builds only the bars of ``[day_start_us, day_start_us + span_us)`` (the live
+    service's closing bar), with the same arithmetic.
     """
+    if options is not None and span_us != US_PER_DAY:
+        raise ValueError("option features are laid over whole days only")
     trades = (
-        TradeBars(TradeTape.of_day(ticks.trades, day_start_us))
+        TradeBars(TradeTape.of_day(ticks.trades, day_start_us, span_us))
         if ticks.trades is not None
         else None
     )
     liquidations = (
-        TradeTape.of_day(ticks.liquidations, day_start_us)
+        TradeTape.of_day(ticks.liquidations, day_start_us, span_us)
         if ticks.liquidations is not None
         else None
     )
     ticker = (
-        StateTape.of_day(ticks.derivative_ticker, day_start_us)
+        StateTape.of_day(ticks.derivative_ticker, day_start_us, span_us)
         if ticks.derivative_ticker is not None
         else None
     )
-    book = StateTape.of_day(ticks.book, day_start_us) if ticks.book is not None else None
+    book = StateTape.of_day(ticks.book, day_start_us, span_us) if ticks.book is not None else None
     trade_columns = trades.columns_by_timeframe(timeframes.values()) if trades is not None else {}
     tables = {}
     for name, seconds in timeframes.items():
-        starts = bar_edges(day_start_us, seconds)[:-1]
+        starts = bar_edges(day_start_us, seconds, span_us)[:-1]
         bars = starts.size
         columns: dict[str, Column] = {}
         columns |= (

@@ -28,16 +28,19 @@ class StateTape:
     day_start_us: int
     ts: np.ndarray
     table: pa.Table
+    span_us: int = US_PER_DAY  # the window the bars cover from day_start_us
 
     @classmethod
-    def of_day(cls, table: pa.Table, day_start_us: int) -> "StateTape":
+    def of_day(cls, table: pa.Table, day_start_us: int, span_us: int = US_PER_DAY) -> "StateTape":
         everything_before = np.iinfo(np.int64).min
         rows, ts = rows_between(
-            micros(table["timestamp"]), everything_before, day_start_us + US_PER_DAY
+            micros(table["timestamp"]), everything_before, day_start_us + span_us
         )
         if isinstance(rows, slice):
-            return cls(day_start_us, ts, table.slice(rows.start, rows.stop - rows.start))
-        return cls(day_start_us, ts, table.take(pa.array(rows)))
+            taken = table.slice(rows.start, rows.stop - rows.start)
+        else:
+            taken = table.take(pa.array(rows))
+        return cls(day_start_us, ts, taken, span_us)
 
     def values(self, name: str) -> np.ndarray:
         return floats(self.table[name])
@@ -62,7 +65,7 @@ def _last_in_bars(ts: np.ndarray, values: np.ndarray, edges: np.ndarray) -> Colu
 
 def ticker_columns(tape: StateTape, seconds: int) -> dict[str, Column]:
     """Derivative ticker values for every bar of ``seconds`` (see module docstring)."""
-    edges = bar_edges(tape.day_start_us, seconds)
+    edges = bar_edges(tape.day_start_us, seconds, tape.span_us)
     columns = {name: _last_in_bars(tape.ts, tape.values(name), edges) for name in TICKER_VALUES}
     interest = tape.values("open_interest")
     known = ~np.isnan(interest)
@@ -149,7 +152,7 @@ def _time_weighted(ts: np.ndarray, values: np.ndarray, edges: np.ndarray) -> Col
 
 def book_columns(tape: StateTape, seconds: int) -> dict[str, Column]:
     """Book state at each bar's close and time-weighted spread and imbalance."""
-    edges = bar_edges(tape.day_start_us, seconds)
+    edges = bar_edges(tape.day_start_us, seconds, tape.span_us)
     measures = BookMeasures.of(tape)
     last = _last_before(tape.ts, edges[1:])
     has_book = last >= 0

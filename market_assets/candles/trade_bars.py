@@ -20,6 +20,9 @@ from market_assets.candles.bars import (
     side_codes,
 )
 
+# Below this many rows a tape is read in this thread: threads would cost more.
+PARALLEL_ROWS = 100_000
+
 
 @dataclass(frozen=True)
 class TradeTape:
@@ -31,26 +34,32 @@ class TradeTape:
     price: np.ndarray
     amount: np.ndarray
     side: np.ndarray  # index into SIDES
+    span_us: int = US_PER_DAY  # the window the bars cover from day_start_us
 
     @classmethod
-    def of_day(cls, table: pa.Table, day_start_us: int) -> "TradeTape":
-        """The rows of ``table`` (source order) stamped inside the day, ordered by
-        exchange time with ties in source order."""
-        rows, ts = rows_between(micros(table["timestamp"]), day_start_us, day_start_us + US_PER_DAY)
+    def of_day(cls, table: pa.Table, day_start_us: int, span_us: int = US_PER_DAY) -> "TradeTape":
+        """The rows of ``table`` (source order) stamped inside the day (or the ``span_us``
+        window from ``day_start_us``), ordered by exchange time with ties in source order."""
+        rows, ts = rows_between(micros(table["timestamp"]), day_start_us, day_start_us + span_us)
         readers = {
             "local": lambda: micros(table["local_timestamp"])[rows],
             "price": lambda: floats(table["price"])[rows],
             "amount": lambda: floats(table["amount"])[rows],
             "side": lambda: side_codes(table["side"])[rows],
         }
-        # Copies and gathers of a few million rows release the GIL: side by side.
-        with ThreadPoolExecutor(min(len(readers), os.cpu_count() or 1)) as pool:
-            taken = dict(zip(readers, pool.map(lambda read: read(), readers.values()), strict=True))
-        return cls(day_start_us=day_start_us, ts=ts, **taken)
+        if ts.size < PARALLEL_ROWS:
+            taken = {name: read() for name, read in readers.items()}
+        else:
+            # Copies and gathers of a few million rows release the GIL: side by side.
+            with ThreadPoolExecutor(min(len(readers), os.cpu_count() or 1)) as pool:
+                taken = dict(
+                    zip(readers, pool.map(lambda read: read(), readers.values()), strict=True)
+                )
+        return cls(day_start_us=day_start_us, ts=ts, **taken, span_us=span_us)
 
     def segments(self, seconds: int) -> tuple[np.ndarray, np.ndarray]:
         """Per bar of ``seconds``: (first row, row count)."""
-        starts = np.searchsorted(self.ts, bar_edges(self.day_start_us, seconds))
+        starts = np.searchsorted(self.ts, bar_edges(self.day_start_us, seconds, self.span_us))
         return starts[:-1], np.diff(starts)
 
 
@@ -76,8 +85,8 @@ class TradeBars:
         """``columns`` for several timeframes (seconds), computed side by side: numpy's
         reductions and partitions release the GIL, so threads use every core."""
         timeframes = list(timeframes)
-        if not timeframes:
-            return {}
+        if len(timeframes) < 2:
+            return {seconds: self.columns(seconds) for seconds in timeframes}
         with ThreadPoolExecutor(min(len(timeframes), os.cpu_count() or 1)) as pool:
             return dict(zip(timeframes, pool.map(self.columns, timeframes), strict=True))
 
