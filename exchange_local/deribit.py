@@ -1,11 +1,15 @@
 """Deribit's JSON-RPC 2.0 WebSocket API (`/ws/api/v2`): subscriptions and their notifications.
 
-| Tardis data type  | channel                               | data                  |
-|-------------------|---------------------------------------|-----------------------|
-| trades            | `trades.<instrument>.raw`             | a list of trades      |
-| quotes            | `quote.<instrument>`                  | best bid and ask      |
-| book_snapshot_5   | `book.<instrument>.none.10.100ms`     | grouped book (top 10) |
-| derivative_ticker | `ticker.<instrument>.raw`             | ticker                |
+| Tardis data type  | channel                                  | data                  |
+|-------------------|------------------------------------------|-----------------------|
+| trades            | `trades.<instrument>.<raw or 100ms>`     | a list of trades      |
+| quotes            | `quote.<instrument>`                     | best bid and ask      |
+| book_snapshot_5   | `book.<instrument>.none.10.100ms`        | grouped book (top 10) |
+| derivative_ticker | `ticker.<instrument>.<raw or 100ms>`     | ticker                |
+
+`.raw` channels need an authenticated connection (`public/auth`), as on Deribit. The
+`100ms` channels carry the same notifications here: exchange_local does not thin them
+to one per 100 ms as Deribit does.
 
 Notifications read ``{"jsonrpc": "2.0", "method": "subscription", "params": {"channel",
 "data"}}``. Trades received together (one burst: the same instrument and arrival time on
@@ -23,18 +27,29 @@ from exchange_local.wire import Message, wire_time
 
 VENUE = "deribit"
 API_VERSION = "1.2.26"
+RAW_UNAUTHORIZED = {"code": 13778, "message": "raw_subscriptions_not_available_for_unauthorized"}
+INTERVALS = ("raw", "100ms")
 _CHANNEL = {
-    "trades": "trades.{}.raw",
+    "trades": "trades.{}.{{i}}",
     "quotes": "quote.{}",
     "book_snapshot_5": "book.{}.none.10.100ms",
-    "derivative_ticker": "ticker.{}.raw",
+    "derivative_ticker": "ticker.{}.{{i}}",
 }
 
 
-def channel_name(data_type: str, instrument: str) -> str | None:
-    """The channel carrying `data_type` of `instrument`; None when none does."""
+def channel_name(data_type: str, instrument: str, interval: str = "raw") -> str | None:
+    """The channel carrying `data_type` of `instrument` (trades and ticker at `interval`);
+    None when none does."""
     template = _CHANNEL.get(data_type)
-    return None if template is None else template.format(instrument)
+    return None if template is None else template.format(instrument).replace("{i}", interval)
+
+
+def canonical(channel: str) -> str:
+    """The name the tape's messages carry for a subscribed channel (`.100ms` trades and
+    ticker channels are served as their `.raw` twins)."""
+    if channel.startswith(("trades.", "ticker.")) and channel.endswith(".100ms"):
+        return channel.removesuffix(".100ms") + ".raw"
+    return channel
 
 
 def messages(tape: Sequence[TapeRow]) -> Iterator[Message]:
@@ -73,12 +88,13 @@ def _levels(row: dict[str, object], side: str) -> list[list[float]]:
     return levels
 
 
-def notification(message: Message, sequence: int, micros: bool) -> dict[str, object]:
-    """The subscription notification of `message`; `sequence` numbers change ids."""
+def notification(message: Message, channel: str, sequence: int, micros: bool) -> dict[str, object]:
+    """The notification of `message` on the subscribed `channel`; `sequence` numbers
+    change ids and trade sequence numbers."""
     return {
         "jsonrpc": "2.0",
         "method": "subscription",
-        "params": {"channel": message.channel, "data": _data(message, sequence, micros)},
+        "params": {"channel": channel, "data": _data(message, sequence, micros)},
     }
 
 

@@ -30,6 +30,7 @@ class Subscriber:
     push: Callable[[Message, int], Awaitable[None]]
     closed: bool = False
     pushed: int = 0
+    authorized: bool = False  # Deribit: authenticated with public/auth
 
 
 @dataclass(eq=False)

@@ -7,7 +7,8 @@ Paths (each venue's real path under a `/<venue>` prefix):
   (combined streams wrap payloads as ``{"stream", "data"}``; `?streams=a/b` subscribes on
   connect, ``{"method": "SUBSCRIBE", "params": [...], "id": n}`` later);
 - `/binance-futures/stream`, `/binance-futures/ws[/<stream>]`: Binance USDⓈ-M futures;
-- `/deribit/ws/api/v2`: Deribit JSON-RPC (`public/subscribe`, `public/unsubscribe`,
+- `/deribit/ws/api/v2`: Deribit JSON-RPC (`public/auth` with client credentials, which
+  `.raw` channels need as on Deribit, `public/subscribe`, `public/unsubscribe`,
   `public/test`, `public/set_heartbeat`, `public/get_time`, `public/hello`);
 - `GET /admin/status` (positions, connections), `POST /admin/drop[?venue=v]` (cut the
   connections without a close handshake, as a network failure would).
@@ -306,8 +307,11 @@ class ExchangeServer:
         micros = wants_micros(request.query_string)
         ws = await self._accept(request, deribit.VENUE)
 
+        subscribed: dict[str, str] = {}  # canonical channel -> the name subscribed to
+
         async def push(message: Message, sequence: int) -> None:
-            frame = deribit.notification(message, sequence, micros)
+            channel = subscribed.get(message.channel, message.channel)
+            frame = deribit.notification(message, channel, sequence, micros)
             await ws.send_str(json.dumps(frame, separators=(",", ":")))
 
         subscriber = Subscriber(set(), push)
@@ -316,7 +320,8 @@ class ExchangeServer:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:
                     continue
-                await ws.send_str(json.dumps(self._deribit_request(frame.data, subscriber)))
+                reply = self._deribit_request(frame.data, subscriber, subscribed)
+                await ws.send_str(json.dumps(reply))
                 replay.changed()
         finally:
             replay.remove(subscriber)
@@ -324,7 +329,9 @@ class ExchangeServer:
         return ws
 
     @staticmethod
-    def _deribit_request(text: str, subscriber: Subscriber) -> dict[str, Any]:
+    def _deribit_request(
+        text: str, subscriber: Subscriber, subscribed: dict[str, str]
+    ) -> dict[str, Any]:
         try:
             request = json.loads(text)
             method, ident = request["method"], request.get("id")
@@ -332,12 +339,26 @@ class ExchangeServer:
         except (ValueError, KeyError, TypeError):
             return {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}}
         reply: dict[str, Any] = {"jsonrpc": "2.0", "id": ident}
+        if method == "public/auth":
+            if params.get("grant_type") != "client_credentials" or not (
+                params.get("client_id") and params.get("client_secret")
+            ):
+                return {**reply, "error": {"code": 13004, "message": "invalid_credentials"}}
+            subscriber.authorized = True
+            token = {"access_token": "local", "expires_in": 900, "token_type": "bearer"}
+            return {**reply, "result": {**token, "refresh_token": "local", "scope": "connection"}}
         if method in ("public/subscribe", "public/unsubscribe"):
             channels = [str(channel) for channel in params.get("channels", [])]
             if method == "public/subscribe":
-                subscriber.channels.update(channels)
+                raw = [channel for channel in channels if channel.endswith(".raw")]
+                if raw and not subscriber.authorized:
+                    return {**reply, "error": deribit.RAW_UNAUTHORIZED}
+                subscribed.update({deribit.canonical(name): name for name in channels})
+                subscriber.channels.update(deribit.canonical(name) for name in channels)
             else:
-                subscriber.channels.difference_update(channels)
+                for name in channels:
+                    subscribed.pop(deribit.canonical(name), None)
+                    subscriber.channels.discard(deribit.canonical(name))
             return {**reply, "result": channels}
         if method == "public/test":
             return {**reply, "result": {"version": deribit.API_VERSION}}

@@ -1,0 +1,129 @@
+"""Live exchange feeds: the universe's instruments, subscribed on each venue's own
+WebSocket feed, as `live.events` (ticks in the raw tick tables' columns, and outages).
+
+```python
+from live.feeds import events, feeds_from_universe
+
+async for event in events(feeds_from_universe(universe), endpoints={"binance": url}):
+    ...  # Tick | Disconnected | Reconnected
+```
+
+Venues: `binance` (spot), `binance-futures` (USDⓈ-M) and `deribit`, spoken over their
+documented WebSocket protocols with aiohttp (see `binance`, `deribit`). `endpoints`
+replaces a venue's WebSocket URL (default: the exchange's production URL), e.g. with
+`exchange_local`'s. Each venue runs on its own connection and reconnects on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from live.events import LiveEvent
+from live.feeds.binance import DEFAULT_ENDPOINTS as BINANCE_ENDPOINTS
+from live.feeds.binance import BinanceProtocol
+from live.feeds.config import (
+    LIVE_DATA_TYPES,
+    SUPPORTED_VENUES,
+    VenueFeed,
+    VenuesConfig,
+    feeds_from_universe,
+    venue_feeds,
+)
+from live.feeds.connection import Backoff, VenueProtocol, keep_connected
+from live.feeds.deribit import DEFAULT_ENDPOINT as DERIBIT_ENDPOINT
+from live.feeds.deribit import DeribitProtocol
+
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "LIVE_DATA_TYPES",
+    "SUPPORTED_VENUES",
+    "Backoff",
+    "VenueFeed",
+    "events",
+    "feeds_from_universe",
+]
+
+DEFAULT_ENDPOINTS: dict[str, str] = {**BINANCE_ENDPOINTS, "deribit": DERIBIT_ENDPOINT}
+# Events waiting for the consumer; when it is full the feeds stop reading their sockets,
+# so a slow consumer slows the feeds (TCP back-pressure) instead of growing memory.
+QUEUE_SIZE = 100_000
+
+
+def _deribit_credentials() -> tuple[str, str] | None:
+    client_id = os.environ.get("DERIBIT_CLIENT_ID", "")
+    secret = os.environ.get("DERIBIT_CLIENT_SECRET", "")
+    return (client_id, secret) if client_id and secret else None
+
+
+def _protocol(feed: VenueFeed, credentials: tuple[str, str] | None) -> VenueProtocol:
+    if feed.venue == "deribit":
+        return DeribitProtocol(feed, credentials)
+    return BinanceProtocol(feed)
+
+
+async def events(
+    venues_config: VenuesConfig,
+    *,
+    endpoints: dict[str, str] | None = None,
+    deribit_credentials: tuple[str, str] | None = None,
+    backoff: Backoff | None = None,
+    heartbeat: float = 10.0,
+) -> AsyncIterator[LiveEvent]:
+    """Every venue's events, as they arrive, until the consumer stops iterating.
+
+    `venues_config`: `VenueFeed`s (see `feeds_from_universe`) or {venue: [Tardis symbol]}
+    (every live data type). `endpoints`: {venue: WebSocket URL} overrides.
+    `deribit_credentials`: (client id, secret) for Deribit's raw channels; default from
+    DERIBIT_CLIENT_ID / DERIBIT_CLIENT_SECRET, else the public 100 ms channels.
+    `backoff` paces reconnection; `heartbeat`: seconds of silence before a ping that
+    must be answered, which is how a silently dead connection is noticed.
+    """
+    feeds = venue_feeds(venues_config)
+    urls = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
+    credentials = deribit_credentials or _deribit_credentials()
+    queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
+    async with aiohttp.ClientSession() as session:
+        tasks = [
+            asyncio.create_task(
+                keep_connected(
+                    _protocol(feed, credentials),
+                    urls[feed.venue],
+                    session,
+                    queue.put,
+                    backoff=backoff or Backoff(),
+                    heartbeat=heartbeat,
+                ),
+                name=f"live-feed-{feed.venue}",
+            )
+            for feed in feeds
+        ]
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def _surface(task: asyncio.Task[None]) -> None:
+            # A feed task only ends by failing (or being cancelled): stop the iteration.
+            if not task.cancelled() and task.exception() and not failed.done():
+                failed.set_exception(task.exception())  # type: ignore[arg-type]
+
+        for task in tasks:
+            task.add_done_callback(_surface)
+        try:
+            while True:
+                if not queue.empty():
+                    yield queue.get_nowait()
+                    continue
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait([getter, failed], return_when=asyncio.FIRST_COMPLETED)
+                if failed.done():
+                    getter.cancel()
+                    failed.result()
+                yield getter.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
