@@ -27,6 +27,7 @@ def build_resources(environment: Environment) -> dict[str, Any]:
             api_endpoint=environment.tardis_api_endpoint,
             mirror=environment.tardis_mirror,
             anonymous_gcs=anonymous_gcs,
+            deadline_seconds=environment.tardis_file_deadline_seconds,
         ),
         "universe": UniverseResource(path=environment.universe_path),
         "io_manager": LakeIOManager(root=environment.lake_root, anonymous_gcs=anonymous_gcs),

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 DEFAULT_LAKE_ROOT = "./data"
 DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
 DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
+# One Tardis file may take this long, every retry included, before its partition fails.
+DEFAULT_FILE_DEADLINE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Environment:
     tardis_datasets_endpoint: str = DEFAULT_DATASETS_ENDPOINT
     tardis_api_endpoint: str = DEFAULT_API_ENDPOINT
     tardis_mirror: str = ""
+    tardis_file_deadline_seconds: int = DEFAULT_FILE_DEADLINE_SECONDS
     # Set by the GCS emulator's users (tests, local runs): GCS requests go unsigned.
     storage_emulator_host: str = ""
     bigquery_emulator_host: str = ""
@@ -44,6 +47,20 @@ class Environment:
             or DEFAULT_DATASETS_ENDPOINT,
             tardis_api_endpoint=env.get("TARDIS_API_ENDPOINT") or DEFAULT_API_ENDPOINT,
             tardis_mirror=env.get("TARDIS_MIRROR", ""),
+            tardis_file_deadline_seconds=_seconds(env, "TARDIS_FILE_DEADLINE_SECONDS"),
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST", ""),
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST", ""),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str) -> int:
+    """A positive whole number of seconds from ``name``, or the default when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return DEFAULT_FILE_DEADLINE_SECONDS
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(
+            f"{name}={raw!r} is not a positive whole number of seconds: set it like "
+            f"{name}={DEFAULT_FILE_DEADLINE_SECONDS}, or unset it for the default"
+        )
+    return int(raw)

@@ -6,6 +6,7 @@ from typing import Any
 import pyarrow as pa
 from dagster import (
     ConfigurableIOManager,
+    Failure,
     InputContext,
     MetadataValue,
     OutputContext,
@@ -88,7 +89,10 @@ class LakeIOManager(ConfigurableIOManager):
         handle = LakePartition(self.lake, tuple(context.asset_key.path), day, venue)
         if context.dagster_type.typing_type is LakePartition:
             return handle
-        return handle.read()
+        try:
+            return handle.read()
+        except FileNotFoundError as error:
+            raise missing_upstream(context, day, venue) from error
 
     def _window(self, context: InputContext) -> DayWindow:
         """The downstream partition's day window, from a next-day mapping: D+1 is in it
@@ -105,6 +109,20 @@ class LakeIOManager(ConfigurableIOManager):
         return DayWindow.open(
             self.lake, asset_path, day, venue, include_next_day=following in upstream
         )
+
+
+def missing_upstream(context: InputContext, day: str, venue: str) -> Failure:
+    """The failure of a step whose upstream partition is not in the lake: final (a retry
+    reads the same empty folder), naming the partition and the command that fills it."""
+    asset = context.asset_key.to_user_string()
+    return Failure(
+        description=(
+            f"{asset} of {day}|{venue} is not in the lake, and the step reading it needs "
+            f"it. Materialise it first: dagster asset materialize -m market_assets "
+            f"--select '{asset}' --partition '{day}|{venue}' (or backfill both together)"
+        ),
+        allow_retries=False,
+    )
 
 
 def written_metadata(written: WrittenPartition) -> dict[str, Any]:

@@ -7,6 +7,7 @@ symbol, UTC day), with its source URL and sha256, and the exchange metadata JSON
 import asyncio
 import hashlib
 import json
+import logging
 import tempfile
 import urllib.error
 import zlib
@@ -24,7 +25,11 @@ from dagster import ConfigurableResource, Failure, get_dagster_logger
 from pydantic import Field
 from upath import UPath
 
-from resources.environment import DEFAULT_API_ENDPOINT, DEFAULT_DATASETS_ENDPOINT
+from resources.environment import (
+    DEFAULT_API_ENDPOINT,
+    DEFAULT_DATASETS_ENDPOINT,
+    DEFAULT_FILE_DEADLINE_SECONDS,
+)
 from resources.storage import is_local, upath
 
 # A downloaded file is read once, in chunks this big, to check it and hash it.
@@ -44,8 +49,10 @@ class Inspection:
 class TardisError(RuntimeError):
     """A Tardis file or answer that cannot be had; the message says why and what to do.
 
-    ``retryable`` is True when a later attempt may succeed (stalls, cut bodies); refusals
-    such as a missing key or a missing file are final until something changes.
+    ``retryable`` is True when a later attempt of the step may succeed (an endpoint that
+    did not answer); refusals (no key, no file, bad content) and a file that kept failing
+    until its deadline ran out are final: retrying them repeats the same answer, or the
+    whole deadline again.
     """
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
@@ -116,7 +123,9 @@ class TardisSource(ConfigurableResource):
         default=60, description="Silence on a connection longer than this is retried."
     )
     deadline_seconds: int = Field(
-        default=1800, description="Give up on one file after this long, retries included."
+        default=DEFAULT_FILE_DEADLINE_SECONDS,
+        description="Give up on one file after this long, retries included "
+        "(TARDIS_FILE_DEADLINE_SECONDS).",
     )
     verify_attempts: int = Field(
         default=3, description="Downloads of one file before a truncated gzip is an error."
@@ -255,6 +264,11 @@ class TardisSource(ConfigurableResource):
     def _download_once(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
     ) -> None:
+        """One ``tardis-dev`` download of one file, bounded by ``deadline_seconds``.
+
+        tardis-dev retries a failing file up to 30 times with backoff (about an hour); the
+        deadline cuts that short, and the failure then says what every attempt met.
+        """
         download = tardis_dev.download_datasets_async(
             exchange=venue,
             data_types=[data_type],
@@ -264,20 +278,40 @@ class TardisSource(ConfigurableResource):
             api_key=self.api_key,
             download_dir=str(staging),
             endpoint=self.datasets_endpoint,
-            timeout=self.timeout_seconds,
+            # A silence longer than the whole deadline could never be retried within it.
+            timeout=min(self.timeout_seconds, self.deadline_seconds),
             concurrency=1,
             skip_if_exists=False,
         )
+        attempts = _FailedAttempts()
         try:
-            asyncio.run(asyncio.wait_for(download, timeout=self.deadline_seconds))
+            with attempts.recorded():
+                asyncio.run(asyncio.wait_for(download, timeout=self.deadline_seconds))
         except TimeoutError as error:
-            raise TardisError(
-                f"{url} did not download within {self.deadline_seconds} s (retries included): "
-                "Tardis is stalling; rerun the partition later.",
-                retryable=True,
-            ) from error
+            raise TardisError(self._gave_up(url, attempts), retryable=False) from error
         except urllib.error.HTTPError as error:
             raise TardisError(self._explain(error, venue, data_type, symbol, day, url)) from error
+        except (aiohttp.ClientError, OSError) as error:
+            # tardis-dev ran out of its own attempts before the deadline did.
+            attempts.failures.append(error)
+            raise TardisError(self._gave_up(url, attempts), retryable=False) from error
+
+    def _gave_up(self, url: str, attempts: "_FailedAttempts") -> str:
+        """Why one file did not arrive within the deadline, from its failed attempts."""
+        tried = len(attempts.failures) + 1
+        spent = f"within {self.deadline_seconds} s ({tried} attempts)"
+        if not attempts.failures:
+            cause = (
+                "stalled: no answer completed (the server sent nothing, or stopped "
+                "sending mid-body)"
+            )
+        else:
+            cause = _failure_cause(attempts.failures[-1], self.timeout_seconds)
+        return (
+            f"{url} did not download {spent}: {cause}. The same fault on every attempt is "
+            "not transient: rerun the partition later; TARDIS_FILE_DEADLINE_SECONDS sets "
+            "how long one file may take."
+        )
 
     def _explain(
         self,
@@ -337,3 +371,54 @@ def inspect(path: Path) -> Inspection:
     return Inspection(
         whole=whole and inflater.eof, empty=empty, sha256=digest.hexdigest(), size_bytes=size
     )
+
+
+class _FailedAttempts(logging.Handler):
+    """The errors tardis-dev's retry loop met for one file, caught from its debug log
+    (``download attempt failed for %s, retrying in %.2fs: %s``): its loop keeps them to
+    itself, and the deadline's message needs the last one."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.failures: list[BaseException] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.msg.startswith("download attempt failed") and args:
+            cause = args[-1]
+            self.failures.append(cause if isinstance(cause, BaseException) else Exception(cause))
+
+    @contextmanager
+    def recorded(self) -> Iterator[None]:
+        logger = logging.getLogger("tardis_dev._http")
+        level, propagate = logger.level, logger.propagate
+        logger.addHandler(self)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False  # the attempts are summed up in one message, not logged each
+        try:
+            yield
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+def _failure_cause(error: BaseException, silence_seconds: int) -> str:
+    """What one failed attempt met, in the words a user searches for: truncated, reset,
+    stalled, refused, or the HTTP status."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, urllib.error.HTTPError):
+        if error.code == 429:
+            return f"rate limited (HTTP 429, Retry-After {error.headers.get('Retry-After')} s)"
+        return f"answered HTTP {error.code} every time ({str(error.msg)[:120]})"
+    if "reset" in text.lower() or isinstance(error, ConnectionResetError):
+        return f"the connection was reset mid-body ({text})"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return f"the body arrived truncated, shorter than its Content-Length ({text})"
+    if isinstance(error, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return f"the connection was refused ({text})"
+    if isinstance(error, TimeoutError | aiohttp.ServerTimeoutError):
+        return f"stalled: nothing arrived for {silence_seconds} s"
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return f"the server closed the connection before the body ended ({text})"
+    return text

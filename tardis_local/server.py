@@ -14,7 +14,10 @@ a key only the first day of each month is served.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
+import socket
+import struct
 import threading
 import urllib.parse
 from collections import OrderedDict
@@ -28,7 +31,23 @@ from typing import Any
 from tardis_local import catalog, generate
 from tardis_local.timestamps import day_start, format_iso
 
-FAULTS: tuple[str, ...] = ("500", "429", "401", "404", "truncate", "truncate_with_length", "stall")
+FAULTS: tuple[str, ...] = (
+    "500",
+    "429",
+    "401",
+    "403",
+    "404",
+    "truncate",
+    "truncate_with_length",
+    "stall",
+    "stall_body",
+    "reset",
+    "corrupt_row",
+    "other_header",
+    "extra_column",
+)
+# Faults that rewrite the file's content: the client receives a whole, valid gzip.
+_CONTENT_FAULTS = ("corrupt_row", "other_header", "extra_column")
 FREE_TIER_MESSAGE = (
     "API key is required to access non-free data, "
     "only first day of each month is available without API key."
@@ -153,7 +172,12 @@ class TardisServer:
         "truncate" (200 without Content-Length, half the body, clean close: the client
         keeps a truncated file), "truncate_with_length" (full Content-Length, half the
         body: the client sees a payload error and retries), "stall" (nothing sent for
-        `stall_seconds`, then the normal answer). Faults queue in injection order.
+        `stall_seconds`, then the normal answer), "stall_body" (headers and half the body,
+        then silence for `stall_seconds`, then the rest), "reset" (headers and half the
+        body, then a TCP reset), "403" (a refused key), and content faults that serve a
+        whole gzip of altered CSV: "corrupt_row" (one price that is not a number),
+        "other_header" (the header of another data type), "extra_column" (one more column
+        than Tardis writes). Faults queue in injection order.
         """
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
@@ -326,7 +350,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.tardis._closing.is_set():
                 return
             fault = None
-        if fault is not None and fault.kind in ("500", "429", "401", "404"):
+        if fault is not None and fault.kind in ("500", "429", "401", "403", "404"):
             status = int(fault.kind)
             headers = {"Retry-After": str(fault.retry_after)} if status == 429 else {}
             self._send_json(
@@ -347,24 +371,45 @@ class _Handler(BaseHTTPRequestHandler):
         except _HttpError as error:
             self._send_json(error.status, {"code": error.status, "message": error.message})
             return
-        self._send_gzip(body, fault.kind if fault is not None else None)
+        if fault is not None and fault.kind in _CONTENT_FAULTS:
+            body, fault = altered(body, fault.kind), None
+        self._send_gzip(body, fault)
 
     def _log(self, status: int) -> None:
         # A stalled request is logged once, when it stalls; its late answer is not logged.
         if not getattr(self, "_stalled", False):
             self.tardis._record("GET", self.path, status)
 
-    def _send_gzip(self, body: bytes, truncation: str | None) -> None:
+    def _send_gzip(self, body: bytes, fault: _Fault | None) -> None:
         self._log(200)
         self.send_response(HTTPStatus.OK)
         # The file goes out as stored: gzip content, no Content-Encoding, so clients save it raw.
         self.send_header("Content-Type", "application/gzip")
-        if truncation != "truncate":
+        kind = fault.kind if fault is not None else None
+        if kind != "truncate":
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        payload = body if truncation is None else body[: len(body) // 2]
+        half = len(body) // 2
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(payload)
+            if kind in ("truncate", "truncate_with_length"):
+                self.wfile.write(body[:half])
+            elif kind == "stall_body":
+                self.wfile.write(body[:half])
+                self.wfile.flush()
+                self.tardis._closing.wait(fault.stall_seconds)  # type: ignore[union-attr]
+                self.wfile.write(body[half:])
+            elif kind == "reset":
+                self.wfile.write(body[:half])
+                self.wfile.flush()
+                # SO_LINGER 0: close() sends RST instead of FIN, a reset mid-body.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                self.close_connection = True
+                return
+            else:
+                self.wfile.write(body)
             self.wfile.flush()
         self.close_connection = True
 
@@ -379,3 +424,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
+
+
+def altered(body: bytes, kind: str) -> bytes:
+    """``body`` (a gzip CSV) with one content fault applied, gzipped again."""
+    lines = gzip.decompress(body).decode().split("\n")
+    header = lines[0].split(",")
+    if kind == "other_header":
+        others = [h for h in generate.HEADERS.values() if list(h) != header]
+        lines[0] = ",".join(others[0])
+    elif kind == "extra_column":
+        lines = [
+            line + ("" if not line else ",extra" if n == 0 else ",1")
+            for n, line in enumerate(lines)
+        ]
+    elif kind == "corrupt_row" and len(lines) > 2:
+        column = header.index("price") if "price" in header else len(header) - 1
+        cells = lines[len(lines) // 2].split(",")
+        cells[column] = "not-a-number"
+        lines[len(lines) // 2] = ",".join(cells)
+    return gzip.compress("\n".join(lines).encode(), mtime=0)
