@@ -1,6 +1,7 @@
 """Holes inside a day."""
 
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def _brute_force(ticks: list[int], start: int, end: int) -> tuple[int, int, floa
     for i in range(1, len(edges) - 1):
         if edges[i + 1] - edges[i] > edges[best + 1] - edges[best]:
             best = i
-    spacings = sorted(b - a for a, b in zip(points, points[1:], strict=False))
+    spacings = sorted(b - a for a, b in pairwise(points))
     if not spacings:
         usual = (edges[best + 1] - edges[best]) / 1e6
     elif len(spacings) % 2:
