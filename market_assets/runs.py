@@ -20,8 +20,10 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 # limits and the Kubernetes launcher schedule, and a partition is written whole by one run.
 ONE_PARTITION_PER_RUN = BackfillPolicy.multi_run(max_partitions_per_run=1)
 
-# Tardis' transient failures (stalls, cut bodies) get one more try after a pause; refusals
-# (no key, no file, bad content) are raised as failures that are never retried.
+# One more try after a pause for what may pass (an endpoint that did not answer, a lake
+# write that failed). Tardis files retry within their own deadline, so a file that kept
+# failing, and refusals (no key, no file, bad content, a missing upstream partition), are
+# failures with allow_retries=False that this policy never repeats.
 TARDIS_RETRY = RetryPolicy(max_retries=1, delay=15)
 
 

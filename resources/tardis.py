@@ -258,7 +258,7 @@ class TardisSource(ConfigurableResource):
         raise TardisError(
             f"{url} arrived truncated {self.verify_attempts} times (the gzip stream ends "
             "early): Tardis or the network is cutting the body; rerun the partition later.",
-            retryable=True,
+            retryable=False,  # the attempts above were the retries
         )
 
     def _download_once(
