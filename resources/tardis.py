@@ -5,18 +5,20 @@ symbol, UTC day), with its source URL and sha256, and the exchange metadata JSON
 """
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
 import tempfile
+import traceback
 import urllib.error
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -34,6 +36,9 @@ from resources.storage import is_local, upath
 
 # A downloaded file is read once, in chunks this big, to check it and hash it.
 _VERIFY_CHUNK_BYTES = 4 << 20
+# What stands in for the API key in a message that would otherwise quote it.
+KEY_PLACEHOLDER = "<TARDIS_API_KEY>"
+_Answer = TypeVar("_Answer")
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,43 @@ def as_failure() -> Iterator[None]:
         raise Failure(description=str(error), allow_retries=error.retryable) from error
 
 
+def _keeps_the_key_out(method: Callable[..., _Answer]) -> Callable[..., _Answer]:
+    """``method`` of a ``TardisSource`` whose failures never carry its API key.
+
+    A server or proxy may quote the ``Authorization`` header it was sent in its answer,
+    which tardis-dev puts in its ``HTTPError`` and the messages here repeat. A failure
+    whose text, causes or arguments hold the key is raised again as a ``TardisError``
+    with the key replaced by ``<TARDIS_API_KEY>`` and no chain (Dagster stores and prints
+    the whole chain); any other failure goes through untouched.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: "TardisSource", *args: Any, **kwargs: Any) -> _Answer:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:
+            if not self.api_key or self.api_key not in _chain_text(error):
+                raise
+            message = str(error).replace(self.api_key, KEY_PLACEHOLDER)
+            retryable = error.retryable if isinstance(error, TardisError) else False
+            raise TardisError(message, retryable=retryable) from None
+
+    return guarded
+
+
+def _chain_text(error: BaseException) -> str:
+    """Everything Dagster would store of ``error``: its traceback with every cause and
+    context, and the arguments of each exception in the chain."""
+    parts = traceback.format_exception(error)
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        parts.append(repr(link.args))
+        link = link.__cause__ or link.__context__
+    return "".join(parts)
+
+
 def dataset_url(endpoint: str, venue: str, data_type: str, symbol: str, day: date) -> str:
     """The URL ``tardis-dev`` requests for one file (symbol normalised and quoted as it does)."""
     normalised = symbol.replace(":", "-").replace("/", "-").upper()
@@ -133,6 +175,7 @@ class TardisSource(ConfigurableResource):
 
     # ---- metadata -------------------------------------------------------------------
 
+    @_keeps_the_key_out
     def exchange_details(self, venue: str) -> dict[str, Any]:
         """``GET /exchanges/{venue}``: symbols, data types, ``exportedUntil``, incidents."""
         if self.mirror:
@@ -149,6 +192,7 @@ class TardisSource(ConfigurableResource):
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             raise self._unreachable(f"exchange details for {venue}", error) from error
 
+    @_keeps_the_key_out
     def instruments(self, venue: str) -> list[dict[str, Any]] | None:
         """``GET /instruments/{venue}``, or None when Tardis refuses it without a paid key."""
         if self.mirror:
@@ -242,6 +286,7 @@ class TardisSource(ConfigurableResource):
             )
         return local, str(source), found
 
+    @_keeps_the_key_out
     def _download(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
     ) -> tuple[Path, Inspection]:
