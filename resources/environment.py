@@ -12,6 +12,8 @@ from dataclasses import dataclass
 DEFAULT_LAKE_ROOT = "./data"
 DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
 DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
+DEFAULT_LIVE_ADDRESS = "tcp://127.0.0.1:7878"
+DEFAULT_LIVE_GRACE_MS = 2_000
 # One Tardis file may take this long, every retry included, before its partition fails.
 DEFAULT_FILE_DEADLINE_SECONDS = 300
 
@@ -32,6 +34,12 @@ class Environment:
     # Set by the GCS emulator's users (tests, local runs): GCS requests go unsigned.
     storage_emulator_host: str = ""
     bigquery_emulator_host: str = ""
+    # The live service: where consumers reach it, where its closed bars go (empty: the
+    # BigQuery warehouse's dataset, else live.duckdb in the lake root), and how long past
+    # its end (exchange time) a bar waits for late messages.
+    live_address: str = DEFAULT_LIVE_ADDRESS
+    live_warehouse_url: str = ""
+    live_grace_ms: int = DEFAULT_LIVE_GRACE_MS
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> "Environment":
@@ -50,6 +58,9 @@ class Environment:
             tardis_file_deadline_seconds=_seconds(env, "TARDIS_FILE_DEADLINE_SECONDS"),
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST", ""),
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST", ""),
+            live_address=env.get("MARKET_DATA_LIVE_ADDRESS") or DEFAULT_LIVE_ADDRESS,
+            live_warehouse_url=env.get("MARKET_DATA_LIVE_WAREHOUSE", ""),
+            live_grace_ms=int(env.get("MARKET_DATA_LIVE_GRACE_MS") or DEFAULT_LIVE_GRACE_MS),
         )
 
 

@@ -1,0 +1,247 @@
+"""One instrument's bars of every timeframe, built from live ticks with the batch code.
+Pure (numpy, pyarrow; no I/O, no clock of its own).
+
+Ticks are held in 15-second slots (``live.slots``). When the service's clock passes a
+slot's end, the slot closes; every timeframe whose bar ends there gets its bar from
+``market_assets.candles.build.instrument_candles`` (the batch function, unchanged) over
+exactly the bar's ticks plus the state rows carried from before it. The batch function
+lays the bars of the window it is given (``span_us``): given the bar's own window, its
+one bar is the live bar, so live and batch bars come out of one implementation.
+
+Partial updates of an open bar come from the batch trade reductions
+(``TradeBars.columns``) over the bar's trades so far.
+"""
+
+from bisect import bisect_left
+from collections.abc import Callable, Collection, Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from live.bars import LiveBar, plain_rows
+from live.slots import INPUTS, STATE_INPUTS, SlotRows, carry, input_schema
+from market_assets.candles.bars import (
+    GRID_SECONDS,
+    US_PER_DAY,
+    US_PER_SECOND,
+    floats,
+    micros,
+    rows_between,
+    side_codes,
+)
+from market_assets.candles.build import InstrumentDay, instrument_candles
+from market_assets.candles.columns import CANDLES, TRADE_FIELDS
+from market_assets.candles.trade_bars import TradeBars, TradeTape
+
+GRID_US = GRID_SECONDS * US_PER_SECOND
+NO_TRADE_COLUMNS = [f.name for f in CANDLES.schema if f.name not in TRADE_FIELDS][2:]
+
+# (bar open µs, bar end µs) -> whether an outage touched it.
+OutageCheck = Callable[[int, int], bool]
+
+
+def slot_of(timestamp_us: int) -> int:
+    """The open (µs) of the 15-second slot holding ``timestamp_us``."""
+    return timestamp_us - timestamp_us % GRID_US
+
+
+class InstrumentBars:
+    """The open slots and bars of one instrument.
+
+    ``start_us``: the first slot the service saw (bars opening before it are
+    incomplete). ``data_types``: the Tardis data types the instrument publishes (what the
+    batch code has a file of); None to count a type as published once a tick of it came.
+    """
+
+    def __init__(
+        self,
+        instrument_key: str,
+        start_us: int,
+        timeframes: dict[str, int],
+        data_types: Collection[str] | None = None,
+    ) -> None:
+        if start_us % GRID_US:
+            raise ValueError(f"{instrument_key}: bars start on the 15 s grid, not at {start_us}")
+        self.instrument_key = instrument_key
+        self.start_us = start_us
+        self.closed_us = start_us  # every slot before it is closed
+        self.timeframes = {name: seconds * US_PER_SECOND for name, seconds in timeframes.items()}
+        self.published = (
+            None if data_types is None else {INPUTS[t][0] for t in data_types if t in INPUTS}
+        )
+        self.seen: set[str] = set()
+        self.open: dict[str, dict[int, SlotRows]] = {name: {} for name, _ in INPUTS.values()}
+        # Closed slots in slot order: their opens and tables.
+        self.closed: dict[str, tuple[list[int], list[pa.Table]]] = {
+            name: ([], []) for name, _ in INPUTS.values()
+        }
+        self.carried: dict[str, pa.Table | None] = dict.fromkeys(STATE_INPUTS)
+        self.carried_at_open: dict[str, dict[str, pa.Table | None]] = {
+            name: dict.fromkeys(STATE_INPUTS) for name in self.timeframes
+        }
+        self.late_ticks = 0
+        self._columns = {name: columns for name, columns in INPUTS.values()}
+
+    def add(self, data_type: str, row: dict[str, object]) -> int | None:
+        """Hold a tick; the open of its slot, or None when it is not a bar input or came
+        after its slot had closed (counted in ``late_ticks``)."""
+        entry = INPUTS.get(data_type)
+        if entry is None:
+            return None
+        name, columns = entry
+        slot = slot_of(int(row["timestamp"]))  # type: ignore[call-overload]
+        if slot < self.closed_us:
+            self.late_ticks += 1
+            return None
+        rows = self.open[name].get(slot)
+        if rows is None:
+            rows = self.open[name][slot] = SlotRows(columns)
+        rows.append(row)
+        self.seen.add(name)
+        return slot
+
+    def close_until(self, clock_us: int, outage: OutageCheck, now_us: int) -> list[LiveBar]:
+        """Close every slot ending at or before ``clock_us``; the bars that closed with
+        them, by close time, shortest timeframe first. The bars of a timeframe closing
+        together are laid by one call of the batch function over their window."""
+        first = self.closed_us
+        last = clock_us - (clock_us - first) % GRID_US if clock_us > first else first
+        if last == first:
+            return []
+        opening_carry = {tf: dict(carried) for tf, carried in self.carried_at_open.items()}
+        for slot in range(first, last, GRID_US):
+            self._close_slot(slot)
+        bars: list[LiveBar] = []
+        for timeframe, bar_us in self.timeframes.items():
+            # The bars ending in (first, last]: from the one open at ``first``.
+            window_start, window_end = first - first % bar_us, last - last % bar_us
+            if window_end > first:
+                bars += self._bars(timeframe, window_start, window_end, opening_carry[timeframe])
+        self.closed_us = last
+        # Only the open day bar still reads earlier slots.
+        day_start = last - last % US_PER_DAY
+        for slots, tables in self.closed.values():
+            kept = bisect_left(slots, day_start)
+            del slots[:kept], tables[:kept]
+        order = {name: n for n, name in enumerate(self.timeframes)}
+        bars.sort(
+            key=lambda bar: (
+                bar.timestamp_us + self.timeframes[bar.timeframe],
+                order[bar.timeframe],
+            )
+        )
+        return [
+            LiveBar(
+                bar.timeframe,
+                bar.row,
+                False,
+                bar.timestamp_us >= self.start_us
+                and not outage(bar.timestamp_us, bar.timestamp_us + self.timeframes[bar.timeframe]),
+                now_us,
+            )
+            for bar in bars
+        ]
+
+    def partial(self, timeframe: str, slot_us: int, outage: OutageCheck, now_us: int) -> LiveBar:
+        """The open ``timeframe`` bar holding slot ``slot_us``, from its trades so far."""
+        bar_us = self.timeframes[timeframe]
+        start = slot_us - slot_us % bar_us
+        parts = [
+            _trade_arrays(table) for table in self._closed_tables("trades", start, start + bar_us)
+        ]
+        parts += [
+            rows.trade_arrays()
+            for slot, rows in sorted(self.open["trades"].items())
+            if start <= slot < start + bar_us
+        ]
+        ts, local, price, amount, side = (
+            np.concatenate([part[i] for part in parts]) if parts else _EMPTY[i] for i in range(5)
+        )
+        order, ts = rows_between(ts, start, start + bar_us)
+        tape = TradeTape(start, ts, local[order], price[order], amount[order], side[order], bar_us)
+        columns = TradeBars(tape).columns(bar_us // US_PER_SECOND)
+        row: dict[str, object] = {"instrument_key": self.instrument_key, "timestamp": start}
+        for name, (values, valid) in columns.items():
+            if valid is not None and not valid[0]:
+                row[name] = None
+            elif name == "timestamp_out":
+                row[name] = int(values[0])
+            else:
+                row[name] = values[0].item()
+        row |= dict.fromkeys(NO_TRADE_COLUMNS)
+        complete = start >= self.start_us and not outage(start, start + bar_us)
+        return LiveBar(timeframe, row, True, complete, now_us)
+
+    def _close_slot(self, start: int) -> None:
+        """Slot ``start``'s rows become tables; the state carried past it is updated, and
+        kept as the opening state of each timeframe whose bar opens at its end."""
+        for name in self.open:
+            rows = self.open[name].pop(start, None)
+            if rows is None:
+                continue
+            table = rows.table()
+            slots, tables = self.closed[name]
+            slots.append(start)
+            tables.append(table)
+            if name in STATE_INPUTS:
+                before = self.carried[name]
+                joined = table if before is None else pa.concat_tables([before, table])
+                self.carried[name] = carry(joined)
+        end = start + GRID_US
+        for timeframe, bar_us in self.timeframes.items():
+            if end % bar_us == 0:
+                self.carried_at_open[timeframe] = dict(self.carried)
+
+    def _bars(
+        self,
+        timeframe: str,
+        start: int,
+        end: int,
+        opening: dict[str, pa.Table | None],
+    ) -> list[LiveBar]:
+        """The closed ``timeframe`` bars of ``[start, end)``, from the batch function over
+        the window's ticks and the state rows carried to its start (``complete`` is set by
+        the caller)."""
+        inputs: dict[str, pa.Table] = {}
+        for name in self._inputs():
+            tables: list[pa.Table] = []
+            before = opening.get(name) if name in STATE_INPUTS else None
+            if before is not None:
+                tables.append(before)
+            tables += self._closed_tables(name, start, end)
+            # One chunk: the batch reductions pay per chunk, a slot is one.
+            inputs[name] = (
+                pa.concat_tables(tables).combine_chunks()
+                if tables
+                else input_schema(self._columns[name]).empty_table()
+            )
+        ticks = InstrumentDay(self.instrument_key, **inputs)
+        seconds = self.timeframes[timeframe] // US_PER_SECOND
+        table = instrument_candles(ticks, start, {timeframe: seconds}, span_us=end - start)
+        return [LiveBar(timeframe, row, False, True, 0) for row in plain_rows(table[timeframe])]
+
+    def _closed_tables(self, name: str, start: int, end: int) -> list[pa.Table]:
+        slots, tables = self.closed[name]
+        return tables[bisect_left(slots, start) : bisect_left(slots, end)]
+
+    def _inputs(self) -> Iterable[str]:
+        return self.published if self.published is not None else self.seen
+
+
+_EMPTY = (
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros(0, np.float64),
+    np.zeros(0, np.float64),
+    np.zeros(0, np.int8),
+)
+
+
+def _trade_arrays(table: pa.Table) -> tuple[np.ndarray, ...]:
+    return (
+        micros(table["timestamp"]),
+        micros(table["local_timestamp"]),
+        floats(table["price"]),
+        floats(table["amount"]),
+        side_codes(table["side"]),
+    )
