@@ -60,7 +60,7 @@ class VenueReplay:
         self._wake.set()
 
     def _listening(self) -> bool:
-        return any(subscriber.channels for subscriber in self.subscribers)
+        return any(s.channels and not s.closed for s in self.subscribers)
 
     async def run(self) -> None:
         """Replay to the end of the tape (then stay quiet, as a feed with no news)."""

@@ -11,7 +11,8 @@ Paths (each venue's real path under a `/<venue>` prefix):
   `.raw` channels need as on Deribit, `public/subscribe`, `public/unsubscribe`,
   `public/test`, `public/set_heartbeat`, `public/get_time`, `public/hello`);
 - `GET /admin/status` (positions, connections), `POST /admin/drop[?venue=v]` (cut the
-  connections without a close handshake, as a network failure would).
+  connections without a close handshake, as a network failure would), `POST
+  /admin/freeze[?venue=v]` (silence them without closing: no frames, no pongs).
 
 `stop()` closes the port and every connection and keeps each venue's position;
 `start()` listens again on the same port, so a client sees the server die and come back.
@@ -92,10 +93,11 @@ class ExchangeServer:
         self._thread.daemon = True
         self._thread.start()
         self._replays: dict[str, VenueReplay] = self._call(self._make_replays())
-        # Each open connection with its transport, which a drop aborts (no close handshake).
-        self._connections: dict[str, dict[web.WebSocketResponse, asyncio.BaseTransport]] = {
-            venue: {} for venue in VENUES
-        }
+        # Each open connection with its transport (a drop aborts it, no close handshake)
+        # and its subscriber (a freeze silences it).
+        self._connections: dict[
+            str, dict[web.WebSocketResponse, tuple[asyncio.BaseTransport, Subscriber]]
+        ] = {venue: {} for venue in VENUES}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
@@ -139,6 +141,7 @@ class ExchangeServer:
             app = web.Application()
             app.router.add_get("/admin/status", self._status)
             app.router.add_post("/admin/drop", self._drop)
+            app.router.add_post("/admin/freeze", self._freeze_request)
             app.router.add_get("/deribit/ws/api/v2", self._deribit)
             for venue in (binance.SPOT, binance.FUTURES):
                 for path in (f"/{venue}/stream", f"/{venue}/ws", f"/{venue}/ws/{{streams}}"):
@@ -195,12 +198,30 @@ class ExchangeServer:
         for name, connections in self._connections.items():
             if venue is not None and name != venue:
                 continue
-            for ws, transport in list(connections.items()):
+            for ws, (transport, _) in list(connections.items()):
                 if isinstance(transport, asyncio.Transport):
                     transport.abort()
                 connections.pop(ws, None)
                 cut += 1
         return cut
+
+    def freeze_connections(self, venue: str | None = None) -> int:
+        """Make `venue`'s connections (all venues' when None) go silent without closing:
+        nothing more is pushed and nothing read, so pings go unanswered, as when a
+        network path dies; how many were frozen. New connections are served normally."""
+        return self._call(self._freeze(venue))
+
+    async def _freeze(self, venue: str | None) -> int:
+        frozen = 0
+        for name, connections in self._connections.items():
+            if venue is not None and name != venue:
+                continue
+            for transport, subscriber in list(connections.values()):
+                subscriber.closed = True
+                if isinstance(transport, asyncio.ReadTransport):
+                    transport.pause_reading()
+                frozen += 1
+        return frozen
 
     def position(self, venue: str) -> int:
         """How many of `venue`'s messages have been pushed so far."""
@@ -229,11 +250,17 @@ class ExchangeServer:
     async def _status(self, request: web.Request) -> web.Response:
         return web.json_response({"day": self.day.isoformat(), "venues": self.status()})
 
-    async def _drop(self, request: web.Request) -> web.Response:
+    def _venue_query(self, request: web.Request) -> str | None:
         venue = request.query.get("venue")
         if venue is not None and venue not in self._replays:
             raise web.HTTPNotFound(text=f"no venue {venue!r}; served: {', '.join(self._replays)}")
-        return web.json_response({"dropped": await self._abort(venue)})
+        return venue
+
+    async def _drop(self, request: web.Request) -> web.Response:
+        return web.json_response({"dropped": await self._abort(self._venue_query(request))})
+
+    async def _freeze_request(self, request: web.Request) -> web.Response:
+        return web.json_response({"frozen": await self._freeze(self._venue_query(request))})
 
     # -- protocols --------------------------------------------------------------------
     def _replay(self, venue: str) -> VenueReplay:
@@ -245,11 +272,16 @@ class ExchangeServer:
         return replay
 
     async def _accept(self, request: web.Request, venue: str) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=20, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(max_msg_size=1 << 20)
         await ws.prepare(request)
-        if request.transport is not None:
-            self._connections[venue][ws] = request.transport
         return ws
+
+    def _register(
+        self, request: web.Request, venue: str, ws: web.WebSocketResponse, subscriber: Subscriber
+    ) -> None:
+        if request.transport is not None:
+            self._connections[venue][ws] = (request.transport, subscriber)
+        self._replay(venue).add(subscriber)
 
     def _binance_handler(self, venue: str) -> Any:
         async def handle(request: web.Request) -> web.WebSocketResponse:
@@ -272,7 +304,7 @@ class ExchangeServer:
             await ws.send_str(json.dumps(frame, separators=(",", ":")))
 
         subscriber = Subscriber({s for s in initial.split("/") if s}, push)
-        replay.add(subscriber)
+        self._register(request, venue, ws, subscriber)
         try:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:
@@ -315,7 +347,7 @@ class ExchangeServer:
             await ws.send_str(json.dumps(frame, separators=(",", ":")))
 
         subscriber = Subscriber(set(), push)
-        replay.add(subscriber)
+        self._register(request, deribit.VENUE, ws, subscriber)
         try:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:

@@ -248,3 +248,23 @@ def test_dropped_connections_are_reported_and_resubscribed(tardis_server: Tardis
     down_at, down, up, up_at = _outage(log, "binance-futures")
     assert up_at == down_at + 1  # nothing between the loss and the new subscription
     assert up.down_since_us == down.at_us < up.at_us
+
+
+def test_a_silent_connection_is_noticed_by_its_heartbeat(tardis_server: TardisServer) -> None:
+    feeds = {"deribit": ["BTC-PERPETUAL"]}
+    expected = _expected(tardis_server, feeds)
+    log: list[LiveEvent] = []
+
+    async def scenario(exchange: ExchangeServer) -> None:
+        stream = events(feeds, endpoints=exchange.endpoints, backoff=FAST, heartbeat=1.0)
+        await _collect(stream, lambda log: len(log) >= 500, log)
+        # The connection stays open but nothing comes and pings go unanswered.
+        assert exchange.freeze_connections("deribit") == 1
+        await _collect(stream, LastRows(expected), log)
+        await stream.aclose()
+
+    with ExchangeServer(DAY, feeds) as exchange:
+        asyncio.run(scenario(exchange))
+    _, down, up, up_at = _outage(log, "deribit")
+    assert up.down_since_us == down.at_us < up.at_us
+    assert all(isinstance(event, Tick) for event in log[up_at + 1 :])
