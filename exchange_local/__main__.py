@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+import time as clock
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from exchange_local.server import VENUES, ExchangeServer
 from market_assets.universe import load_universe
@@ -45,15 +45,24 @@ def _rows(pairs: Sequence[str]) -> dict[str, int]:
     return rows
 
 
+def _start_at(day: date, clock: str | None) -> int | None:
+    if not clock:
+        return None
+    moment = datetime.combine(day, time.fromisoformat(clock), tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     try:
+        day = date.fromisoformat(arguments.day)
         server = ExchangeServer(
-            date.fromisoformat(arguments.day),
+            day,
             _symbols(arguments.venue),
             port=arguments.port,
             speed=arguments.speed or None,
             hold_when_idle=not arguments.run_when_idle,
             rows_per_day=_rows(arguments.rows_per_day),
+            start_at_us=_start_at(day, arguments.start_from),
         )
     except ValueError as error:
         print(f"exchange_local: {error}", file=sys.stderr)
@@ -62,13 +71,13 @@ def _serve(arguments: argparse.Namespace) -> int:
         pace = "as fast as possible" if not arguments.speed else f"{arguments.speed:g}x real time"
         print(f"replaying {arguments.day} {pace} on port {server.port}")
         for venue, url in server.endpoints.items():
-            print(f"{venue}: {url} ({server.total(venue)} messages)")
+            print(f"{venue}: {url} (messages {server.position(venue)} to {server.total(venue)})")
         print(f"status: http://127.0.0.1:{server.port}/admin/status")
         print(f"drop connections: curl -X POST http://127.0.0.1:{server.port}/admin/drop")
         sys.stdout.flush()
         try:
             while True:
-                time.sleep(3600)
+                clock.sleep(3600)
         except KeyboardInterrupt:
             pass
     return 0
@@ -103,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="DATA_TYPE=COUNT",
         help="generated rows per symbol and day, as the local Tardis server's option",
+    )
+    serve.add_argument(
+        "--from",
+        dest="start_from",
+        metavar="HH:MM:SS",
+        help="start the replay at this UTC time of the day (frames received before are skipped)",
     )
     serve.add_argument(
         "--run-when-idle",

@@ -21,6 +21,7 @@ Paths (each venue's real path under a `/<venue>` prefix):
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
 import threading
@@ -56,6 +57,8 @@ class ExchangeServer:
     """Replays `day` for `symbols` ({venue: [Tardis symbol, ...]}) on 127.0.0.1:`port`
     (0: a free one). `speed`: None as fast as possible, 1.0 real time, k k-fold.
     `rows_per_day` overrides generation volume per data type, as TardisServer's does.
+    `start_at_us` (µs since the epoch) skips the frames received before it, so a server
+    restarted as a new process can pick the day up where the last one stopped.
     Use as a context manager, or `start()` / `stop()` / `close()`.
     """
 
@@ -70,6 +73,7 @@ class ExchangeServer:
         hold_when_idle: bool = True,
         data_types: Sequence[str] = LIVE_DATA_TYPES,
         rows_per_day: dict[str, int] | None = None,
+        start_at_us: int | None = None,
     ) -> None:
         unknown = set(symbols) - set(VENUES)
         if unknown:
@@ -79,6 +83,7 @@ class ExchangeServer:
         self.speed = speed
         self.hold_when_idle = hold_when_idle
         self._port = port
+        self._start_at_us = start_at_us
         self._messages = {
             venue: venue_messages(
                 venue,
@@ -108,7 +113,15 @@ class ExchangeServer:
 
     async def _make_replays(self) -> dict[str, VenueReplay]:
         replays = {
-            venue: VenueReplay(venue, messages, self.speed, self.hold_when_idle)
+            venue: VenueReplay(
+                venue,
+                messages,
+                self.speed,
+                self.hold_when_idle,
+                position=bisect.bisect_left(
+                    messages, self._start_at_us or 0, key=lambda message: message.local_us
+                ),
+            )
             for venue, messages in self._messages.items()
         }
         for replay in replays.values():

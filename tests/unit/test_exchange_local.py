@@ -222,3 +222,19 @@ def test_cli_serves_the_day() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_replay_can_start_later_in_the_day() -> None:
+    noon_us = 1_704_196_800_000_000  # 2024-01-02 12:00 UTC
+    expected = [
+        row
+        for row in _csv("binance", "trades", "BTCUSDT")
+        if int(row["local_timestamp"]) >= noon_us
+    ]
+    with ExchangeServer(
+        DAY, {"binance": ["BTCUSDT"]}, rows_per_day=ROWS, start_at_us=noon_us
+    ) as server:
+        assert 0 < server.position("binance") < server.total("binance")
+        url = server.endpoint("binance") + "?streams=btcusdt@trade&timeUnit=MICROSECOND"
+        frames = asyncio.run(_frames(url, [], len(expected)))
+    assert [frame["data"]["t"] for frame in frames] == [int(row["id"]) for row in expected]
