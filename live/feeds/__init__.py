@@ -83,24 +83,30 @@ async def events(
     `backoff` paces reconnection; `heartbeat`: seconds of silence before a ping that
     must be answered, which is how a silently dead connection is noticed.
     """
-    feeds = venue_feeds(venues_config)
     urls = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
     credentials = deribit_credentials or _deribit_credentials()
+    protocols = [_protocol(feed, credentials) for feed in venue_feeds(venues_config)]
+    empty = [protocol.venue for protocol in protocols if not protocol.subscriptions]
+    if empty:
+        raise ValueError(
+            f"live feeds for {', '.join(empty)} subscribe nothing: none of their data types "
+            "has a live stream for their symbols (e.g. a derivative ticker for spot pairs)"
+        )
     queue: asyncio.Queue[LiveEvent] = asyncio.Queue(QUEUE_SIZE)
     async with aiohttp.ClientSession() as session:
         tasks = [
             asyncio.create_task(
                 keep_connected(
-                    _protocol(feed, credentials),
-                    urls[feed.venue],
+                    protocol,
+                    urls[protocol.venue],
                     session,
                     queue.put,
                     backoff=backoff or Backoff(),
                     heartbeat=heartbeat,
                 ),
-                name=f"live-feed-{feed.venue}",
+                name=f"live-feed-{protocol.venue}",
             )
-            for feed in feeds
+            for protocol in protocols
         ]
         failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 

@@ -55,6 +55,11 @@ class BinanceProtocol:
                     self.streams[f"{symbol.lower()}@{suffix}"] = (data_type, symbol)
         self._pending: set[int] = set()
 
+    @property
+    def subscriptions(self) -> dict[str, tuple[str, str]]:
+        """{stream: (Tardis data type, Tardis symbol)} subscribed."""
+        return self.streams
+
     def url(self, endpoint: str) -> str:
         """The combined-stream URL, asking for µs time fields."""
         return f"{endpoint}{'&' if '?' in endpoint else '?'}timeUnit=MICROSECOND"

@@ -3,8 +3,11 @@ with exponential backoff and subscribe again, reporting the outage around it.
 
 The loss is noticed as the socket closing or failing, or as a missed WebSocket ping
 (`heartbeat` seconds without a pong), so a server that vanishes without closing is
-noticed too. A venue that cannot be reached at start counts as down from the first
-failed attempt: its `Disconnected` comes before any tick.
+noticed too. A consumer that stops taking events for longer than that stops the socket
+being read (back-pressure), and the pong waits behind it: that also counts as a loss,
+as an exchange would drop a client that does not read. A venue that cannot be reached
+at start counts as down from the first failed attempt: its `Disconnected` comes before
+any tick.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ log = logging.getLogger(__name__)
 
 
 class VenueProtocol(Protocol):
+    """A venue's side of the conversation (`binance.BinanceProtocol`, `deribit.DeribitProtocol`)."""
+
     venue: str
+
+    @property
+    def subscriptions(self) -> dict[str, tuple[str, str]]:
+        """{stream or channel: (Tardis data type, Tardis symbol)} subscribed."""
+        ...
 
     def url(self, endpoint: str) -> str: ...
     def opening(self) -> list[str]: ...

@@ -48,6 +48,11 @@ class DeribitProtocol:
                 if feed.wants(data_type, symbol):
                     self.channels[channel] = (data_type, symbol)
 
+    @property
+    def subscriptions(self) -> dict[str, tuple[str, str]]:
+        """{channel: (Tardis data type, Tardis symbol)} subscribed."""
+        return self.channels
+
     def url(self, endpoint: str) -> str:
         """The API URL, asking for µs time fields."""
         return f"{endpoint}{'&' if '?' in endpoint else '?'}timeUnit=MICROSECOND"

@@ -2,11 +2,12 @@
 documentation shows them: ms times, no exchange time on Binance spot's book streams),
 which exchange_local does not send by default; and what the universe subscribes."""
 
+import asyncio
 import json
 
 import pytest
 
-from live.feeds import Backoff, VenueFeed, feeds_from_universe
+from live.feeds import Backoff, VenueFeed, events, feeds_from_universe
 from live.feeds.binance import BinanceProtocol
 from live.feeds.deribit import DeribitProtocol
 from live.feeds.symbols import instrument_kind
@@ -134,3 +135,12 @@ def test_deribit_authenticates_before_subscribing_and_reports_refusals() -> None
     }
     with pytest.raises(FeedError, match="invalid_credentials"):
         protocol.on_frame(json.dumps(refused), LOCAL_US)
+
+
+def test_a_feed_that_subscribes_nothing_is_refused() -> None:
+    async def first() -> None:
+        async for _ in events([VenueFeed("binance", ("BTCUSDT",), ("derivative_ticker",))]):
+            break
+
+    with pytest.raises(ValueError, match="binance subscribe nothing"):
+        asyncio.run(first())
