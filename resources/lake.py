@@ -7,14 +7,18 @@ every one of them is complete, so a failed write changes nothing and a rerun lea
 exactly the new files.
 """
 
+import contextlib
+import errno
+import json
 import queue
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +41,11 @@ ROW_GROUP_BYTES = 64 << 20
 CHECKED_ROWS = 1 << 20
 T = TypeVar("T")
 COMPRESSION = "zstd"
+# A staging folder this old belongs to a run that died; the next write removes it.
+STALE_STAGING_SECONDS = 86_400
+_PUBLISH_ATTEMPTS = 5
+# Footer key of the NaN count of each float column, {"price": 0, ...}, as JSON.
+NAN_COUNTS = "lake.nan_counts"
 
 
 @dataclass(frozen=True)
@@ -44,14 +53,15 @@ class LakeFile:
     """One Parquet file of a partition, written from a stream of record batches.
 
     ``name`` is the file stem, unique within the partition; ``source`` is provenance
-    (URL, sha256, ...) that ends up in the materialisation metadata; ``check`` is called
+    (URL, sha256, ...) that ends up in the materialisation metadata, or a function giving
+    it once every batch has been read (a hash found by the same read); ``check`` is called
     on every row group before it is written, and raises to refuse the whole partition.
     """
 
     name: str
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch | pa.Table]
-    source: Mapping[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(default_factory=dict)
     check: Callable[[pa.Table], None] | None = None
 
 
@@ -201,6 +211,15 @@ class ParquetLake:
                 if on_file:
                     on_file(done)
             self._publish(staging, final)
+        except OSError as error:
+            if error.errno != errno.ENOSPC and "No space left" not in str(error):
+                raise
+            raise OSError(
+                errno.ENOSPC,
+                f"the disk holding the lake is full while writing {final} (staged in "
+                f"{staging}); nothing of {day}|{venue} was published. Free space there, or "
+                "point MARKET_DATA_ROOT at a larger disk, then rerun the partition",
+            ) from error
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return WrittenPartition(path=str(final), files=tuple(written))
@@ -211,6 +230,7 @@ class ParquetLake:
         if is_local(self.root):
             parent = Path(self.root.path) / "_staging"
             parent.mkdir(parents=True, exist_ok=True)
+            _sweep_stale(parent)
             return Path(tempfile.mkdtemp(prefix=f"{uuid.uuid4().hex}-", dir=parent))
         return Path(tempfile.mkdtemp(prefix="lake-staging-"))
 
@@ -219,41 +239,101 @@ class ParquetLake:
             target = Path(final.path)
             target.parent.mkdir(parents=True, exist_ok=True)
             retired = staging.with_name(staging.name + "-retired")
-            if target.exists():
-                target.rename(retired)
-            staging.rename(target)
+            # Another run of the same partition may publish between the two renames: its
+            # copy is retired in turn and this one goes in (the last to publish wins).
+            for _ in range(_PUBLISH_ATTEMPTS):
+                with contextlib.suppress(FileNotFoundError):
+                    target.rename(retired)
+                try:
+                    staging.rename(target)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
+                    shutil.rmtree(retired, ignore_errors=True)
+            else:
+                raise OSError(errno.EEXIST, f"{target}: other runs kept publishing it; rerun")
             shutil.rmtree(retired, ignore_errors=True)
             return
-        # Object stores have no folder rename: each object upload is atomic, files keep
-        # stable names, so readers see whole files and never two copies of an instrument.
-        new_names = {p.name for p in staging.iterdir()}
-        for local in sorted(staging.iterdir()):
-            final.fs.put_file(str(local), f"{final.path}/{local.name}")
+        # Object stores have no folder rename. The slow part, the upload, goes to a staging
+        # prefix outside every asset folder, so a run that dies uploading leaves nothing a
+        # reader sees; then the store copies each object into place itself (no data through
+        # this process) and the stale ones go. Each object write is atomic and names are
+        # stable: readers see whole files, never two copies of an instrument.
+        fs = final.fs
+        remote = f"{self.root.path}/_staging/{uuid.uuid4().hex}"
+        new_names = sorted(p.name for p in staging.iterdir())
+        _sweep_stale_objects(fs, f"{self.root.path}/_staging")
+        try:
+            for name in new_names:
+                fs.put_file(str(staging / name), f"{remote}/{name}")
+            for name in new_names:
+                fs.copy(f"{remote}/{name}", f"{final.path}/{name}")
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                fs.rm(remote, recursive=True)
         if final.exists():
             for stale in final.iterdir():
                 if stale.name not in new_names:
                     stale.fs.rm_file(stale.path)
 
 
+def _sweep_stale(parent: Path) -> None:
+    """Remove staging folders older than ``STALE_STAGING_SECONDS``: a crashed run's (a
+    SIGKILL skips every ``finally``). No run stages one partition for that long."""
+    cutoff = time.time() - STALE_STAGING_SECONDS
+    for entry in parent.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _sweep_stale_objects(fs: Any, prefix: str) -> None:
+    """The object-store twin of ``_sweep_stale``: staged objects older than
+    ``STALE_STAGING_SECONDS`` (a killed run's upload) are removed."""
+    cutoff = datetime.now(UTC).timestamp() - STALE_STAGING_SECONDS
+    with contextlib.suppress(FileNotFoundError):
+        for path, info in fs.find(prefix, detail=True).items():
+            updated = info.get("updated") or info.get("timeCreated")
+            if (
+                updated
+                and datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp() < cutoff
+            ):
+                fs.rm_file(path)
+
+
 def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
     rows = 0
     first: datetime | None = None
     last: datetime | None = None
+    floats = [f.name for f in lake_file.schema if pa.types.is_floating(f.type)]
+    nans = dict.fromkeys(floats, 0)
     with pq.ParquetWriter(path, lake_file.schema, **writer_options(lake_file.schema)) as writer:
         # Reading (decompress, parse, group, check) runs ahead in a thread while this one
         # encodes and compresses: both release the GIL, so two cores work at once.
         for group in prefetched(row_groups(lake_file.batches, lake_file.check)):
             rows += group.num_rows
             first, last = _widen(first, last, group)
+            for name in floats:
+                nans[name] += pc.sum(pc.is_nan(group.column(name))).as_py() or 0
             writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+        writer.add_key_value_metadata({NAN_COUNTS: json.dumps(nans)})
+    source = lake_file.source() if callable(lake_file.source) else lake_file.source
     return WrittenFile(
         name=lake_file.name,
         rows=rows,
         bytes=path.stat().st_size,
         first_timestamp=first,
         last_timestamp=last,
-        source=dict(lake_file.source),
+        source=dict(source),
     )
+
+
+def nan_counts(metadata: pq.FileMetaData) -> dict[str, int] | None:
+    """The NaN count of each float column the lake wrote into a file's footer (Parquet's
+    own min/max leave NaNs out); None for a file written without them."""
+    found = (metadata.metadata or {}).get(NAN_COUNTS.encode())
+    return None if found is None else json.loads(found)
 
 
 def row_groups(

@@ -184,6 +184,11 @@ class TardisServer:
         with self._lock:
             self._faults.append(_Fault(fault, path_contains, times, retry_after, stall_seconds))
 
+    def clear_faults(self) -> None:
+        """Forget every injected fault not yet used up (a user's rerun after the fix)."""
+        with self._lock:
+            self._faults.clear()
+
     @property
     def requests(self) -> list[tuple[str, str, int]]:
         """(method, path with query, status) of every request so far; a stall is logged as 0."""
