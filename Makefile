@@ -65,7 +65,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo "  (or: make ui), then browse http://127.0.0.1:3000"
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster dev
+	TARDIS_MIRROR=$(SAMPLE) MARKET_DATA_ROOT=$(CURDIR)/data $(BIN)/dagster dev --host 127.0.0.1 --port $(or $(UI_PORT),3000)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,22 +1,33 @@
-"""The Tardis key stays a secret: real materialisations with a real-looking key, on a
-SQLite instance and on PostgreSQL storage, succeed with the key on the wire and leave it
-in no log line, event, metadata, run config, compute log, storage row or lake file,
-refusals (401, a 403 whose body echoes the key) and their tracebacks included."""
+"""Security, proved on the real components.
+
+- The Tardis key stays a secret: real materialisations with a real-looking key, on a
+  SQLite instance and on PostgreSQL storage, succeed with the key on the wire and leave it
+  in no log line, event, metadata, run config, compute log, storage row or lake file,
+  refusals (401, a 403 whose body echoes the key) and their tracebacks included.
+- The embedded UI (`make ui`, and `dagster dev` as the README runs it) listens on
+  127.0.0.1 only.
+"""
 
 import json
 import os
 import secrets
+import shutil
+import signal
+import socket
 import sqlite3
 import string
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psutil
 import psycopg2
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -233,3 +244,81 @@ def test_the_key_leaks_nowhere(
     # plain config would have been written, the scan did look.
     names = places_holding('\\"api_key\\": {\\"env\\": \\"TARDIS_API_KEY\\"}', blobs)
     assert any(place.endswith("snapshots") for place in names), names
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(group: int) -> list[tuple[str, str, int]]:
+    """(command, address, port) of every TCP/UDP socket listening in a process group."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if os.getpgid(process.pid) != group:
+                continue
+            for connection in process.net_connections(kind="inet"):
+                if connection.status in (psutil.CONN_LISTEN, psutil.CONN_NONE):
+                    command = " ".join(process.info["cmdline"] or [])[:80]
+                    found.append((command, connection.laddr.ip, connection.laddr.port))
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            continue
+    return found
+
+
+def _stop(group: int) -> None:
+    """Ctrl-C for the whole process group, as a user stops `dagster dev`; SIGKILL for
+    what is left after a minute (the machine may be loaded)."""
+    os.killpg(group, signal.SIGINT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(1)
+    os.killpg(group, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("how", ["make ui", "dagster dev"])
+def test_the_embedded_ui_listens_on_loopback_only(how: str, tmp_path: Path) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    mirror = tmp_path / "mirror"  # empty: the daemon's sensors find nothing to request
+    mirror.mkdir()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TARDIS_", "MARKET_DATA_"))}
+    env["DAGSTER_HOME"] = str(home)
+    if how == "make ui":
+        # The Makefile's own target; its install and instance steps are taken as done.
+        command = [
+            "make", "-s", "-o", ".venv/.installed", "-o", f"{home}/dagster.yaml", "ui",
+            f"DAGSTER_HOME={home}", f"SAMPLE={mirror}", f"UI_PORT={port}",
+        ]  # fmt: skip
+    else:
+        # README: `DAGSTER_HOME=... dagster dev` from the repository root, own variables.
+        env.update(TARDIS_MIRROR=str(mirror), MARKET_DATA_ROOT=str(tmp_path / "lake"))
+        command = [DAGSTER, "dev", "--port", str(port)]
+    log = (tmp_path / "dev.log").open("w")
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{how} did not serve: {(tmp_path / 'dev.log').read_text()}")
+                time.sleep(1)
+        listening = _listening(process.pid)
+    finally:
+        _stop(process.pid)
+        log.close()
+    assert any(port == found for _, _, found in listening), listening
+    assert {address for _, address, _ in listening} == {"127.0.0.1"}, listening
