@@ -75,10 +75,9 @@ async def keep_connected(
     """Run `protocol` against `endpoint` until cancelled, passing every event to `emit`."""
     venue = protocol.venue
     down_since: int | None = None
-    attempt = 0
+    failures = 0  # losses and failed attempts since the last subscribed connection
     url = protocol.url(endpoint)
     while True:
-        attempt += 1
         try:
             async with session.ws_connect(
                 url, heartbeat=heartbeat, max_msg_size=1 << 24, autoping=True
@@ -96,7 +95,7 @@ async def keep_connected(
                     for reply in result.replies:
                         await ws.send_str(reply)
                     if not up and (result.subscribed or result.ticks):
-                        up, attempt = True, 0
+                        up, failures = True, 0
                         if down_since is not None:
                             await emit(Reconnected(venue, local_us, down_since))
                             down_since = None
@@ -111,6 +110,7 @@ async def keep_connected(
         if down_since is None:
             down_since = now_us()
             await emit(Disconnected(venue, down_since))
-        wait = backoff.delay(max(attempt, 1))
+        failures += 1
+        wait = backoff.delay(failures)
         log.warning("%s feed at %s lost (%s); reconnecting in %.2f s", venue, url, reason, wait)
         await asyncio.sleep(wait)
