@@ -2,10 +2,14 @@
 
 For each instrument and feature timeframe the service keeps the bars the features look
 back on: the lake's batch candles of the look-back days before the first live bar, then
-every live bar. A closed bar's features are ``day_features`` over them, the row of that
-bar: the features read only bars at or before a row's bar, so bars of the day still to
-come change nothing, and the live row is the row the batch code computes from the same
-candles.
+every complete live bar. A closed bar's features are ``day_features`` over them, the row
+of that bar: the features read only bars at or before a row's bar, so bars of the day
+still to come change nothing, and the live row is the row the batch code computes from
+the same candles.
+
+An incomplete bar (an outage, or the service's start, cut some of its ticks) is a
+missing bar to the features, as a missing day is to the batch code: it gets no row, and
+the windows over it are null until enough complete bars follow.
 """
 
 from collections.abc import Callable
@@ -91,12 +95,20 @@ class InstrumentFeatures:
 class LiveFeatures:
     """Features of every instrument's closed bars of the feature timeframes."""
 
-    def __init__(self, history: HistoryReader | None = None) -> None:
+    def __init__(
+        self,
+        history: HistoryReader | None = None,
+        timeframes: tuple[str, ...] = FEATURE_TIMEFRAMES,
+    ) -> None:
+        unknown = set(timeframes) - set(FEATURE_TIMEFRAMES)
+        if unknown:
+            raise ValueError(f"no features of {sorted(unknown)}: choose among {FEATURE_TIMEFRAMES}")
         self.history = history
+        self.timeframes = timeframes
         self.instruments: dict[tuple[str, str], InstrumentFeatures] = {}
 
     def wants(self, bar: LiveBar) -> bool:
-        return not bar.partial and bar.timeframe in FEATURE_TIMEFRAMES
+        return not bar.partial and bar.complete and bar.timeframe in self.timeframes
 
     def add(self, bar: LiveBar) -> LiveFeatureRow:
         """The features of a closed bar of a feature timeframe (blocking: run it off the

@@ -3,10 +3,11 @@
 
 Events are taken in micro-batches: whatever arrived while the last batch was processed
 is processed together, so a busy feed costs one partial update per touched bar per
-batch rather than per tick, and a quiet one answers each tick at once. After each batch,
-and on a timer for quiet venues, every slot a venue's clock has passed closes
-(``live.clock``), and the closed bars are published, queued for the tables (written off
-the event loop, every ``flush_seconds``) and for the features (computed off the loop).
+batch rather than per tick, and a quiet one answers each tick at once. Every
+``close_seconds`` (after a batch, or on a timer for quiet venues), every slot a venue's
+clock has passed closes (``live.clock``), and the closed bars are published, queued for
+the tables (written off the event loop, every ``flush_seconds``) and for the features
+(computed off the loop).
 
 A restarted service reads the latest bar of each table first and emits nothing at or
 before it: the tables never hold a bar twice.
@@ -45,6 +46,9 @@ class LiveSettings:
     # Exchange time a bar stays open past its end for late messages.
     grace_us: int = 2_000_000
     flush_seconds: float = 1.0
+    # Bars close at most this often (wall time) and on a timer for quiet feeds: a fast
+    # feed then closes many slots in one call of the batch function.
+    close_seconds: float = 0.05
     clock_seconds: float = 0.25
 
 
@@ -87,6 +91,7 @@ class LiveService:
         self.stats = ServiceStats()
         self._unstored: list[LiveBar] = []
         self._features: asyncio.Queue[LiveBar | None] = asyncio.Queue()
+        self._closed_at = 0.0
         self.ready = asyncio.Event()
 
     async def run(self, events: AsyncIterator[LiveEvent]) -> None:
@@ -157,7 +162,9 @@ class LiveService:
                 for slot in sorted(slots):
                     bar = builder.partial(timeframe, slot, clock.outage_overlaps, now_us)
                     self.hub.publish(topic, bar, partial=True)
-        self._close(now_us)
+        if ended or self.wall() - self._closed_at >= self.settings.close_seconds:
+            self._close(now_us)
+            self._closed_at = self.wall()
         return ended
 
     def _clock(self, venue: str) -> VenueClock:

@@ -26,7 +26,7 @@ from resources.storage import is_local, upath
 from resources.warehouse import BigQueryDialect, DuckDBDialect, Layout, warehouse_from_url
 
 LIVE_SCHEMA = "live"
-LIVE_DUCKDB_FILE = "live.duckdb"
+LIVE_DUCKDB_FILE = "live_candles.duckdb"
 LAYOUT = Layout(partition_column="DATE(timestamp)", cluster_by=("instrument_key",))
 
 
