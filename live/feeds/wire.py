@@ -11,6 +11,8 @@ from market_assets.ticks.columns import TICK_DATASETS
 # Epoch times at or above this are µs (2.0e14 µs is 1976; 2.0e14 ms is the year 8300).
 _MICROS_FROM = 10**14
 BOOK_LEVELS = 5
+# Per data type, the columns after instrument_key, symbol, timestamp, local_timestamp.
+_VALUE_COLUMNS = {name: tuple(dataset.names[4:]) for name, dataset in TICK_DATASETS.items()}
 
 
 class FeedError(RuntimeError):
@@ -50,7 +52,7 @@ def tick(
         "timestamp": timestamp,
         "local_timestamp": local_us,
     }
-    for name in TICK_DATASETS[data_type].names[4:]:
+    for name in _VALUE_COLUMNS[data_type]:
         row[name] = values.get(name)
     return Tick(data_type, venue, row)
 
