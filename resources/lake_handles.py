@@ -6,13 +6,14 @@ in the next day's file. Candles, option features, the trade-count check and the 
 all go through it. No Dagster here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from market_assets.columns import TIMESTAMP
 from resources.lake import ParquetLake
@@ -88,6 +89,11 @@ class WindowFile:
     partition: LakePartition
     name: str
     keep: pc.Expression | None  # None: every row of the day's own file
+
+    @property
+    def path(self) -> Any:
+        """The file's path in the lake."""
+        return self.partition._path(self.name)
 
     def read(
         self, columns: Sequence[str] | None = None, filters: pc.Expression | None = None
@@ -180,6 +186,21 @@ class DayWindow:
         )
         return pa.concat_tables([today, late], promote_options="default"), late.num_rows
 
+    def rows_inside(self, column: str) -> dict[Any, int]:
+        """Per value of ``column``, the rows of the window's files stamped inside D.
+
+        Counted from the footers: a row group whose statistics say it holds one value of
+        ``column`` and lies wholly inside or outside D is counted without reading it; only
+        the row groups that straddle midnight (or hold several values, or lack
+        statistics) are read, and only ``timestamp`` and ``column`` of them.
+        """
+        start, end = self.start.as_py(), self.end.as_py()
+        counts: dict[Any, int] = {}
+        for file in self.files():
+            for value, rows in _rows_inside(file.path, column, start, end):
+                counts[value] = counts.get(value, 0) + rows
+        return counts
+
     def _following(self) -> set[str]:
         # Listed once per window: on GCS every listing is a request.
         if not self._next_day_files:
@@ -210,3 +231,42 @@ class DayRange:
         if not paths:
             return None, missing
         return self.days[0].lake.read_files(paths, columns=columns), missing
+
+
+def _rows_inside(
+    path: Any, column: str, start: datetime, end: datetime
+) -> Iterator[tuple[Any, int]]:
+    """(value of ``column``, rows stamped in [start, end)) of one Parquet file, row group by
+    row group: from the statistics where they decide, else from the two columns read."""
+    with path.fs.open(path.path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        names = parquet.schema_arrow.names
+        stamp_at, value_at = names.index("timestamp"), names.index(column)
+        for number in range(parquet.metadata.num_row_groups):
+            group = parquet.metadata.row_group(number)
+            stamps = group.column(stamp_at).statistics
+            values = group.column(value_at).statistics
+            decided = (
+                stamps is not None
+                and stamps.has_min_max
+                and stamps.null_count == 0
+                and values is not None
+                and values.has_min_max
+                and values.null_count == 0
+                and values.min == values.max
+            )
+            if decided and (stamps.max < start or stamps.min >= end):
+                continue
+            if decided and start <= stamps.min and stamps.max < end:
+                yield values.min, group.num_rows
+                continue
+            table = parquet.read_row_group(number, columns=["timestamp", column])
+            inside = pc.and_(
+                pc.greater_equal(table["timestamp"], pa.scalar(start, TIMESTAMP)),
+                pc.less(table["timestamp"], pa.scalar(end, TIMESTAMP)),
+            )
+            kept = table[column].filter(inside)
+            if pa.types.is_dictionary(kept.type):
+                kept = kept.cast(kept.type.value_type)
+            for entry in pc.value_counts(kept).to_pylist():
+                yield entry["values"], entry["counts"]
