@@ -12,6 +12,13 @@ Venues: `binance` (spot), `binance-futures` (USDⓈ-M) and `deribit`, spoken ove
 documented WebSocket protocols with aiohttp (see `binance`, `deribit`). `endpoints`
 replaces a venue's WebSocket URL (default: the exchange's production URL), e.g. with
 `exchange_local`'s. Each venue runs on its own connection and reconnects on its own.
+
+Why not cryptofeed (3.0): its Binance feed needs REST (`exchangeInfo` for symbols, a
+`depth` snapshot to seed its book) besides the WebSocket, subscribes `aggTrade` on spot
+where Tardis records `trade`, keeps no sizes in its `bookTicker` ticker and no index
+price in its funding object, turns exchange times into float seconds assuming ms, and
+reports no outage to its consumer; rows equal to Tardis' value for value, with outages
+as events, are simpler to build on the documented protocols directly.
 """
 
 from __future__ import annotations
