@@ -17,7 +17,14 @@ from dagster import (
 from pydantic import Field
 
 from resources.environment import DEFAULT_LAKE_ROOT
-from resources.lake import LakeFile, ParquetLake, TickStream, WrittenFile, WrittenPartition
+from resources.lake import (
+    LakeFile,
+    LakeNotWritable,
+    ParquetLake,
+    TickStream,
+    WrittenFile,
+    WrittenPartition,
+)
 from resources.lake_handles import DayRange, DayWindow, LakePartition
 
 
@@ -75,7 +82,12 @@ class LakeIOManager(ConfigurableIOManager):
         def progress(done: WrittenFile) -> None:
             context.log.info(f"{day}|{venue} {done.name}: {done.rows:,} rows, {done.bytes:,} bytes")
 
-        written = self.lake.write_partition(asset_path, day, venue, files, on_file=progress)
+        try:
+            written = self.lake.write_partition(asset_path, day, venue, files, on_file=progress)
+        except LakeNotWritable as error:
+            raise Failure(
+                description=f"{day}|{venue}: {error.strerror}", allow_retries=False
+            ) from error
         context.add_output_metadata(written_metadata(written))
 
     def load_input(self, context: InputContext) -> pa.Table | LakePartition | DayWindow | DayRange:

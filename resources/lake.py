@@ -108,6 +108,10 @@ class WrittenPartition:
         return max((f.last_timestamp for f in self.files if f.last_timestamp), default=None)
 
 
+class LakeNotWritable(OSError):
+    """The lake's root cannot be written at all: a setting to fix, not a fault to retry."""
+
+
 class ParquetLake:
     """Read and write whole partitions of the lake at ``root`` (folder or ``gs://``)."""
 
@@ -229,7 +233,15 @@ class ParquetLake:
         # it sits outside every asset folder so no reader's glob ever sees it.
         if is_local(self.root):
             parent = Path(self.root.path) / "_staging"
-            parent.mkdir(parents=True, exist_ok=True)
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise LakeNotWritable(
+                    error.errno,
+                    f"the lake at {self.root.path} cannot be written ({error.strerror}: "
+                    f"{error.filename}): point MARKET_DATA_ROOT at a folder this process may "
+                    "write, or fix the folder's permissions or mount",
+                ) from error
             _sweep_stale(parent)
             return Path(tempfile.mkdtemp(prefix=f"{uuid.uuid4().hex}-", dir=parent))
         return Path(tempfile.mkdtemp(prefix="lake-staging-"))

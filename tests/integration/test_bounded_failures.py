@@ -3,6 +3,8 @@ file's deadline; deterministic failures are never retried; transient faults reco
 
 Real partitions through the real tardis-dev client against the local Tardis server."""
 
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,24 @@ def test_the_deadline_is_set_per_deployment() -> None:
     assert build_resources(chosen)["tardis"].deadline_seconds == 42
     with pytest.raises(ValueError, match="TARDIS_FILE_DEADLINE_SECONDS='5m' is not a positive"):
         Environment.read({"TARDIS_FILE_DEADLINE_SECONDS": "5m"})
+
+
+def test_a_lake_that_cannot_be_written_is_final_and_names_the_variable(
+    tardis_server: TardisServer,
+) -> None:
+    mount = Path(tempfile.mkdtemp(prefix="lake-ro-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        result = run(bind_resources(tardis_server, mount / "lake"), [INSTRUMENTS])
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+    assert not result.success
+    message = failure_message(result)
+    assert f"the lake at {mount / 'lake'} cannot be written (Read-only file system" in message
+    assert "point MARKET_DATA_ROOT at a folder this process may write" in message
+    assert retried(result) == 0
