@@ -93,6 +93,11 @@ class ExchangeServer:
             )
             for venue, names in symbols.items()
         }
+        self._channels = {
+            venue: {message.channel for message in messages}
+            for venue, messages in self._messages.items()
+        }
+        self._warned: set[str] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="exchange-local")
         self._thread.daemon = True
@@ -276,6 +281,19 @@ class ExchangeServer:
         return web.json_response({"frozen": await self._freeze(self._venue_query(request))})
 
     # -- protocols --------------------------------------------------------------------
+    def _warn_unknown(self, venue: str, channels: set[str]) -> None:
+        # Accepted, as the venue would, but nothing on this tape: say so once per channel.
+        unknown = channels - self._channels[venue] - self._warned
+        if unknown:
+            self._warned.update(unknown)
+            log.warning(
+                "%s: nothing on the %s tape for %s (served: %s)",
+                venue,
+                self.day,
+                ", ".join(sorted(unknown)),
+                ", ".join(sorted(self._channels[venue])),
+            )
+
     def _replay(self, venue: str) -> VenueReplay:
         replay = self._replays.get(venue)
         if replay is None:
@@ -324,6 +342,7 @@ class ExchangeServer:
                     continue
                 reply = self._binance_request(frame.data, subscriber)
                 await ws.send_str(json.dumps(reply))
+                self._warn_unknown(venue, subscriber.channels)
                 replay.changed()
         finally:
             replay.remove(subscriber)
@@ -367,6 +386,7 @@ class ExchangeServer:
                     continue
                 reply = self._deribit_request(frame.data, subscriber, subscribed)
                 await ws.send_str(json.dumps(reply))
+                self._warn_unknown(deribit.VENUE, subscriber.channels)
                 replay.changed()
         finally:
             replay.remove(subscriber)
