@@ -4,15 +4,16 @@ import math
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from market_assets.candles.bars import US_PER_DAY
 from market_assets.columns import TIMESTAMP
 from market_assets.features.columns import FEATURES, MFT, PRICE_FEATURES, WINDOWS
-from market_assets.features.history import Grid, History, instrument_rows
+from market_assets.features.history import Grid, History, LookBack
 from market_assets.features.indicators import (
     flow_features,
+    funding_z,
     price_features,
+    relative_volume,
     state_features,
     technicals,
 )
@@ -25,6 +26,28 @@ SECONDS_PER_YEAR = 365 * 86_400
 WARMUP_BARS = 250
 # The longest windows counted in days: the same bar on each of the 20 previous days.
 LOOKBACK_FLOOR_DAYS = 20
+# Features computed over windows counted in bars (the rest: TA-Lib's recursions over the
+# whole look-back, and the windows counted in days).
+BAR_WINDOWED = tuple(
+    name
+    for name in WINDOWS
+    if name
+    not in (
+        "rsi_14",
+        "macd",
+        "macd_signal",
+        "macd_hist",
+        "atr_14",
+        "bollinger_pct_b_20",
+        "ema_12_gap",
+        "ema_26_gap",
+        "relative_volume_20d",
+        "funding_rate_z_7d",
+        "return_since_midnight",
+        "cumulative_delta",
+        "bars_since_trade",
+    )
+)
 
 
 def lookback_days(seconds: int) -> int:
@@ -44,35 +67,40 @@ def day_features(candles: pa.Table, day_start_us: int, seconds: int) -> pa.Table
     days = lookback_days(seconds)
     bars_per_day = 86_400 // seconds
     grid = Grid(day_start_us - days * US_PER_DAY, seconds, (days + 1) * bars_per_day)
-    day_end = pa.scalar(day_start_us + US_PER_DAY, pa.int64()).cast(TIMESTAMP)
-    day_start = pa.scalar(day_start_us, pa.int64()).cast(TIMESTAMP)
-    # One chunk per look-back file: filter one table, not hundreds of chunks, per instrument.
-    candles = candles.combine_chunks()
-    on_day = pc.and_(
-        pc.greater_equal(candles["timestamp"], day_start), pc.less(candles["timestamp"], day_end)
-    )
-    keys = sorted(set(pc.unique(candles.filter(on_day)["instrument_key"]).to_pylist()))
+    look_back = LookBack.of(candles, grid, first_bar=days * bars_per_day)
     tables = [
-        _instrument_features(History.of(instrument_rows(candles, key), grid), key, days)
-        for key in keys
+        _instrument_features(History.of(look_back.rows(number), grid), key, days)
+        for number, key in enumerate(look_back.instruments)
     ]
     return pa.concat_tables(tables) if tables else MFT.schema.empty_table()
+
+
+def window_reach(bars_per_day: int) -> int:
+    """Bars before a bar that the features computed over bar windows read (the longest
+    declared window that counts bars, less the bar itself): they are computed over the
+    day and that many bars before it, not over the whole look-back."""
+    return max(WINDOWS[name](bars_per_day, 0) for name in BAR_WINDOWED) - 1
 
 
 def _instrument_features(history: History, key: str, days: int) -> pa.Table:
     grid = history.grid
     bars_per_day = 86_400 // grid.seconds
     annual = math.sqrt(SECONDS_PER_YEAR / grid.seconds)
-    prices = price_features(history, annual)
+    first = days * bars_per_day
+    recent = history.since(max(first - window_reach(bars_per_day), 0))
+    prices = price_features(recent, annual)
     r = prices.pop("_r")
+    reach = WINDOWS["funding_rate_z_7d"](bars_per_day, 0) - 1
     computed = {
         **prices,
         **technicals(history),
-        **flow_features(history, r, bars_per_day),
-        **state_features(history, prices["realized_vol_20"], bars_per_day),
+        **flow_features(recent, r),
+        "relative_volume_20d": relative_volume(history, bars_per_day),
+        **state_features(recent, prices["realized_vol_20"]),
+        "funding_rate_z_7d": funding_z(history.since(max(first - reach, 0)), bars_per_day),
         "bars_since_trade": history.bars_since_trade,
     }
-    day = slice(days * bars_per_day, (days + 1) * bars_per_day)
+    day = slice(first, first + bars_per_day)
     index_in_day = np.arange(bars_per_day)
     close = history["close"][day]
     computed["return_since_midnight"] = np.log(close) - np.log(history["close"][day.start - 1])
@@ -84,8 +112,8 @@ def _instrument_features(history: History, key: str, days: int) -> pa.Table:
     priced = history.price_bars[day]
     columns: dict[str, pa.Array] = {}
     for column, _ in FEATURES:
-        values = np.asarray(computed[column.name], dtype=np.float64)
-        values = values if values.size == bars_per_day else values[day]
+        # Every array ends with the day's last bar, whatever bar it starts at.
+        values = np.asarray(computed[column.name], dtype=np.float64)[-bars_per_day:]
         needed = np.broadcast_to(WINDOWS[column.name](bars_per_day, index_in_day), (bars_per_day,))
         enough = np.minimum(stands_on, priced) if column.name in PRICE_FEATURES else stands_on
         keep = (enough >= needed) & np.isfinite(values)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from market_assets.candles.bars import US_PER_SECOND, floats, micros
+from market_assets.candles.bars import US_PER_SECOND, micros
 
 # Candle columns the features read, as float64 with NaN for nulls.
 INPUTS = (
@@ -79,25 +79,19 @@ class History:
         return self.values[name]
 
     @classmethod
-    def of(cls, candles: pa.Table, grid: Grid) -> "History":
-        """``candles`` of one instrument (any order, any days) on ``grid``; rows outside
-        the grid are left out."""
-        opens = micros(candles["timestamp"])
-        position = (opens - grid.start_us) // grid.bar_us
-        inside = (position >= 0) & (position < grid.size)
-        position = position[inside]
+    def of(cls, rows: "InstrumentRows", grid: Grid) -> "History":
+        """One instrument's candle ``rows`` (any order, any days, already on ``grid``) laid
+        on ``grid``."""
+        position = rows.position
         available = np.zeros(grid.size, dtype=bool)
         available[position] = True
         raw = {}
         for name in INPUTS:
             column = np.full(grid.size, np.nan)
-            column[position] = floats(candles[name])[inside]
+            column[position] = rows.values[name]
             raw[name] = column
         out = np.full(grid.size, -1, dtype=np.int64)
-        stamps = candles["timestamp_out"]
-        out[position] = micros(stamps.fill_null(pa.scalar(-1, pa.int64()).cast(stamps.type)))[
-            inside
-        ]
+        out[position] = rows.timestamp_out_us
         index = np.arange(grid.size, dtype=np.int64)
         starts = available & ~np.concatenate([[False], available[:-1]])
         run_start = np.where(available, np.maximum.accumulate(np.where(starts, index, -1)), -1)
@@ -123,6 +117,21 @@ class History:
             bars_since_trade=np.where(last_trade >= 0, index - last_trade, np.nan),
             timestamp_out_us=out,
             values=values,
+        )
+
+    def since(self, start: int) -> "History":
+        """The same bars from grid index ``start`` on, as views: for windows that reach no
+        further back than ``start`` (``runs`` of the result begin at ``start`` at most)."""
+        grid = self.grid
+        return History(
+            grid=Grid(grid.start_us + start * grid.bar_us, grid.seconds, grid.size - start),
+            available=self.available[start:],
+            history_bars=self.history_bars[start:],
+            price_bars=self.price_bars[start:],
+            run_start=self.run_start[start:],
+            bars_since_trade=self.bars_since_trade[start:],
+            timestamp_out_us=self.timestamp_out_us[start:],
+            values={name: values[start:] for name, values in self.values.items()},
         )
 
     def runs(self) -> list[slice]:
@@ -154,6 +163,63 @@ def take_carried(values: np.ndarray, source: np.ndarray) -> np.ndarray:
     return np.where(source >= 0, values[np.maximum(source, 0)], np.nan)
 
 
-def instrument_rows(candles: pa.Table, key: str) -> pa.Table:
-    """The rows of one instrument."""
-    return candles.filter(pc.equal(candles["instrument_key"], key))
+@dataclass(frozen=True)
+class InstrumentRows:
+    """One instrument's candle rows on a grid: each row's grid index, its ``INPUTS`` as
+    float64 (NaN for null) and its ``timestamp_out`` in µs (-1 for null)."""
+
+    position: np.ndarray
+    values: dict[str, np.ndarray]
+    timestamp_out_us: np.ndarray
+
+
+@dataclass(frozen=True)
+class LookBack:
+    """A look-back's candle table on a grid, as arrays: each column read out of Arrow once
+    for every instrument, then taken instrument by instrument (no filtering of the table
+    per instrument). Rows outside the grid are left out."""
+
+    grid: Grid
+    keys: np.ndarray  # int32 index into ``instruments`` per row, -1 for other instruments
+    position: np.ndarray
+    columns: dict[str, np.ndarray]
+    timestamp_out_us: np.ndarray
+    instruments: list[str]
+
+    @classmethod
+    def of(cls, candles: pa.Table, grid: Grid, first_bar: int) -> "LookBack":
+        """``candles`` (``INPUTS``, ``instrument_key``, ``timestamp``, ``timestamp_out``)
+        on ``grid``; its instruments are those with a row at grid index ``first_bar`` or
+        later, sorted."""
+        position = (micros(candles["timestamp"]) - grid.start_us) // grid.bar_us
+        inside = (position >= 0) & (position < grid.size)
+        key_column = candles["instrument_key"]
+        recent = pc.filter(key_column, pa.array(inside & (position >= first_bar)))
+        instruments = sorted(set(pc.unique(recent).to_pylist()))
+        keys = pc.index_in(key_column, value_set=pa.array(instruments, key_column.type))
+        codes = keys.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+        codes[~inside] = -1
+        stamps = candles["timestamp_out"]
+        out = micros(stamps.fill_null(pa.scalar(-1, pa.int64()).cast(stamps.type)))
+        return cls(
+            grid=grid,
+            keys=codes,
+            position=position,
+            columns={name: _floats(candles[name]) for name in INPUTS},
+            timestamp_out_us=out,
+            instruments=instruments,
+        )
+
+    def rows(self, number: int) -> InstrumentRows:
+        """The rows of ``instruments[number]``, in table order."""
+        rows = np.flatnonzero(self.keys == number)
+        return InstrumentRows(
+            position=self.position[rows],
+            values={name: values[rows] for name, values in self.columns.items()},
+            timestamp_out_us=self.timestamp_out_us[rows],
+        )
+
+
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64, NaN for nulls, in one conversion."""
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -95,21 +95,16 @@ def technicals(h: History) -> dict[str, np.ndarray]:
     return out
 
 
-def flow_features(h: History, r: np.ndarray, bars_per_day: int) -> dict[str, np.ndarray]:
-    """Volume, order flow and price impact."""
-    volume, buy, sell = h["volume"], h["buy_volume"], h["sell_volume"]
+def flow_features(h: History, r: np.ndarray) -> dict[str, np.ndarray]:
+    """Volume, order flow and price impact over bar windows."""
+    buy, sell = h["buy_volume"], h["sell_volume"]
     dollar = h["quote_volume"]
     traded = np.nan_to_num(h["trade_count"]) > 0
-    # The same bar of each of the 20 days before: only the day's bars (the last) need it.
-    days = volume[-21 * bars_per_day :].reshape(21, bars_per_day)
-    with np.errstate(invalid="ignore"):
-        before, spread = days[:20].mean(axis=0), days[:20].std(axis=0, ddof=1)
     signed_dollar = np.where(traded, (buy - sell) * h["vwap"], np.where(h.available, 0.0, np.nan))
     flows = rolling(signed_dollar, 60)
     impact = np.where(dollar > 0, np.abs(r) / np.where(dollar > 0, dollar, 1), 0.0)
     return {
         "dollar_volume": dollar,
-        "relative_volume_20d": ratio(days[20] - before, spread),
         "trade_intensity": h["trade_count"] / h.grid.seconds,
         "signed_volume_imbalance_20": ratio(
             rolling(buy - sell, 20).sum().to_numpy(), rolling(buy + sell, 20).sum().to_numpy()
@@ -122,17 +117,29 @@ def flow_features(h: History, r: np.ndarray, bars_per_day: int) -> dict[str, np.
     }
 
 
-def state_features(h: History, realized_vol_20: np.ndarray, bars_per_day: int) -> dict:
-    """Derivatives, book and options features."""
-    funding, basis, oi = h["funding_rate"], h["basis"], h["open_interest"]
+def relative_volume(h: History, bars_per_day: int) -> np.ndarray:
+    """The z-score of the last day's bar volumes against the same bars of the 20 days
+    before; the last day's bars only."""
+    days = h["volume"][-21 * bars_per_day :].reshape(21, bars_per_day)
+    with np.errstate(invalid="ignore"):
+        before, spread = days[:20].mean(axis=0), days[:20].std(axis=0, ddof=1)
+    return ratio(days[20] - before, spread)
+
+
+def funding_z(h: History, bars_per_day: int) -> np.ndarray:
+    """The funding rate's z-score against the previous 7 days of bars."""
+    funding = h["funding_rate"]
     before = rolling(shifted(funding, 1), 7 * bars_per_day)
+    return ratio(funding - before.mean().to_numpy(), before.std(ddof=1).to_numpy())
+
+
+def state_features(h: History, realized_vol_20: np.ndarray) -> dict[str, np.ndarray]:
+    """Derivatives, book and options features over bar windows."""
+    basis, oi = h["basis"], h["open_interest"]
     liquidated = h["liquidation_buy_volume"] + h["liquidation_sell_volume"]
     atm, rr = h["atm_iv"], h["risk_reversal_25d"]
     return {
-        "funding_rate": funding,
-        "funding_rate_z_7d": ratio(
-            funding - before.mean().to_numpy(), before.std(ddof=1).to_numpy()
-        ),
+        "funding_rate": h["funding_rate"],
         "basis": basis,
         "basis_change_1": basis - shifted(basis, 1),
         "open_interest_change_pct_1": ratio(oi, shifted(oi, 1)) - 1,
