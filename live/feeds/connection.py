@@ -91,7 +91,15 @@ async def keep_connected(
                             raise ConnectionError(f"{venue}: {ws.exception()}")
                         continue
                     local_us = now_us()
-                    result = protocol.on_frame(frame.data, local_us)
+                    try:
+                        result = protocol.on_frame(frame.data, local_us)
+                    except (ValueError, KeyError, TypeError, IndexError) as error:
+                        # A frame this client cannot read: a protocol change, never to be
+                        # skipped silently; the connection is restarted and it is logged.
+                        raise FeedError(
+                            f"{venue}: unreadable frame {frame.data[:300]!r}: "
+                            f"{type(error).__name__}: {error}"
+                        ) from error
                     for reply in result.replies:
                         await ws.send_str(reply)
                     if not up and (result.subscribed or result.ticks):
