@@ -13,7 +13,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -103,17 +102,33 @@ class LiveTables:
                     added += _stream_bigquery(connection, table.name, rows)
         return added
 
-    def count(self, timeframe: str) -> tuple[int, int | None]:
-        """(rows, latest bar open in µs UTC or None) of a table; (0, None) before it exists."""
+    def summary(self, timeframe: str) -> "TableSummary":
+        """Rows, latest bar and when it was stored; zeros before the table exists."""
         with self._connection() as connection:
             table = self.dialect.table(connection, table_key(timeframe))
             if self.dialect.columns(connection, table) is None:
-                return 0, None
+                return TableSummary(0, None, None, 0)
             rows = self.dialect.read(
-                connection, f"SELECT COUNT(*) AS n, MAX(timestamp) AS last FROM {table.sql}"
+                connection,
+                "SELECT COUNT(*) AS n, MAX(timestamp) AS last, MAX(known_at) AS known, "
+                f"SUM(CASE WHEN complete THEN 0 ELSE 1 END) AS incomplete FROM {table.sql}",
             )
-        last = rows["last"].cast(pa.int64())[0].as_py()
-        return int(rows["n"][0].as_py()), last
+        return TableSummary(
+            rows=int(rows["n"][0].as_py()),
+            last_bar_us=rows["last"].cast(pa.int64())[0].as_py(),
+            last_known_at_us=rows["known"].cast(pa.int64())[0].as_py(),
+            incomplete=int(rows["incomplete"][0].as_py() or 0),
+        )
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """What an observation of a ``live_candles_{tf}`` table reports."""
+
+    rows: int
+    last_bar_us: int | None
+    last_known_at_us: int | None
+    incomplete: int
 
 
 def _insert_new_duckdb(connection: Any, table: str, rows: pa.Table) -> int:
@@ -146,14 +161,21 @@ def _stream_bigquery(client: Any, table: str, rows: pa.Table) -> int:
     return len(records)
 
 
-def utc(timestamp_us: int | None) -> datetime | None:
-    return None if timestamp_us is None else datetime.fromtimestamp(timestamp_us / 1e6, UTC)
-
-
 def live_tables(environment: Environment) -> LiveTables:
-    """The tables ``MARKET_DATA_LIVE_WAREHOUSE`` names (``duckdb:///file`` or
+    """The tables of ``live_tables_url(environment)``."""
+    manager = warehouse_from_url(
+        live_tables_url(environment),
+        environment.lake_root,
+        bigquery_emulator_host=environment.bigquery_emulator_host,
+    )
+    return LiveTables(manager.dialect())
+
+
+def live_tables_url(environment: Environment) -> str:
+    """Where the tables are: ``MARKET_DATA_LIVE_WAREHOUSE`` (``duckdb:///file`` or
     ``bigquery://project/dataset``); unset: the BigQuery warehouse's dataset when
-    ``MARKET_DATA_WAREHOUSE`` is BigQuery, else ``live.duckdb`` in the (local) lake root.
+    ``MARKET_DATA_WAREHOUSE`` is BigQuery, else ``live_candles.duckdb`` in the (local)
+    lake root.
     The batch warehouse's DuckDB file is not shared: Dagster runs write it."""
     url = environment.live_warehouse_url
     if not url and environment.warehouse_url.startswith("bigquery://"):
@@ -165,7 +187,4 @@ def live_tables(environment: Environment) -> LiveTables:
                 "MARKET_DATA_LIVE_WAREHOUSE=bigquery://project/dataset (or duckdb:///file)"
             )
         url = f"duckdb:///{os.path.abspath(os.path.join(environment.lake_root, LIVE_DUCKDB_FILE))}"
-    manager = warehouse_from_url(
-        url, environment.lake_root, bigquery_emulator_host=environment.bigquery_emulator_host
-    )
-    return LiveTables(manager.dialect())
+    return url

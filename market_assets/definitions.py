@@ -18,6 +18,9 @@ from market_assets.features.assets import build_feature_assets
 from market_assets.gaps.assets import build_coverage_heatmap
 from market_assets.gaps.schedules import coverage_heatmap_job, coverage_heatmap_schedule
 from market_assets.instruments.assets import build_instrument_definitions
+from market_assets.live.assets import live_freshness_checks, live_table_specs
+from market_assets.live.resources import live_tables_resource
+from market_assets.live.sensors import live_sensors
 from market_assets.ticks.assets import build_tick_assets
 from market_assets.ticks.checks import build_all_tick_checks
 from market_assets.universe import load_universe
@@ -48,13 +51,22 @@ def build_definitions(environment: Environment) -> Definitions:
         [key for asset in partitioned for key in asset.keys],
         [key for check in checks for key in check.check_keys],
     )
+    freshness = live_freshness_checks()
     return Definitions(
-        assets=[*partitioned, heatmap],
-        asset_checks=checks,
+        assets=[*partitioned, heatmap, *live_table_specs()],
+        asset_checks=[*checks, *freshness],
         jobs=[daily_ingest_job, derived_job, coverage_heatmap_job],
         schedules=[coverage_heatmap_schedule],
-        sensors=[tardis_exports_sensor, recent_gaps_sensor, automation_sensor],
-        resources=build_resources(environment),
+        sensors=[
+            tardis_exports_sensor,
+            recent_gaps_sensor,
+            automation_sensor,
+            *live_sensors(freshness),
+        ],
+        resources={
+            **build_resources(environment),
+            "live_tables": live_tables_resource(environment),
+        },
         # A run is the unit of parallelism (one per day and venue, queued and pooled); its
         # steps run in one process instead of paying Dagster's start-up for each of them.
         executor=in_process_executor,

@@ -47,8 +47,16 @@ def test_asset_graph_snapshot() -> None:
             "coverage_heatmap",
             "instrument_definitions",
             *(f"ticks/{t}" for t in ticks),
+            *(f"live/live_candles_{tf}" for tf in TIMEFRAMES),
         ]
     )
+    # The live tables are external (the live service writes them), unpartitioned, each
+    # with a freshness check.
+    check_keys = {key for check in defs.asset_checks for key in check.check_keys}
+    for timeframe in TIMEFRAMES:
+        node = graph.get(AssetKey(["live", f"live_candles_{timeframe}"]))
+        assert not node.is_materializable and node.partitions_def is None
+        assert any(key.asset_key == node.key for key in check_keys)
     assert graph.get(AssetKey("instrument_definitions")).partitions_def == PARTITIONS
     for data_type in ticks:
         node = graph.get(AssetKey(["ticks", data_type]))
@@ -90,6 +98,7 @@ def test_asset_graph_snapshot() -> None:
         + [f"ticks/{t}:silence" for t in steady]
         + [f"candles/{tf}:{c}" for tf in TIMEFRAMES for c in candle_checks]
         + [f"candles/{tf}:cross_timeframe" for tf in list(TIMEFRAMES)[1:]]
+        + [f"live/live_candles_{tf}:freshness_check" for tf in TIMEFRAMES]
         + [
             f"features/mft_{tf}:{c}"
             for tf in FEATURE_TIMEFRAMES
@@ -158,8 +167,15 @@ def test_daily_sensors_run_by_default_on_the_ingest_job() -> None:
     from dagster import DefaultSensorStatus
 
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"tardis_exports_sensor", "recent_gaps_sensor", "automation_sensor"}
-    assert sensors.pop("automation_sensor").default_status == DefaultSensorStatus.RUNNING
+    assert set(sensors) == {
+        "tardis_exports_sensor",
+        "recent_gaps_sensor",
+        "automation_sensor",
+        "live_tables_sensor",
+        "live_freshness_sensor",
+    }
+    for name in ("automation_sensor", "live_tables_sensor", "live_freshness_sensor"):
+        assert sensors.pop(name).default_status == DefaultSensorStatus.RUNNING
     for sensor in sensors.values():
         assert sensor.default_status == DefaultSensorStatus.RUNNING
         assert sensor.job_name == "daily_ingest"
