@@ -19,7 +19,7 @@ DEMO_QUERY := SELECT venue, instrument_key, count(*) AS bars, sum(trade_count) A
 	round(sum(quote_volume) / sum(volume), 2) AS vwap FROM warehouse.candles_1h \
 	WHERE date = DATE '2024-01-01' GROUP BY ALL ORDER BY ALL
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test lint ui bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/gap_report.py
 	$(BIN)/python bench/reader.py
+
+# The fault matrix against the real components (README, "Faults"); too long for make test.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --out chaos/latest.md
 
 clean:
 	rm -rf data sample $(DAGSTER_HOME)

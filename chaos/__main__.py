@@ -17,12 +17,20 @@ def main() -> int:
     arguments = parser.parse_args()
     # gcsfs reads these on import: the emulators' clients must see them before anything.
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-    from chaos import rows_hosts, rows_inputs, rows_lake, rows_tardis, rows_warehouse
+    from chaos import (
+        rows_hosts,
+        rows_inputs,
+        rows_instance,
+        rows_lake,
+        rows_tardis,
+        rows_warehouse,
+    )
 
     groups = {
         "tardis": rows_tardis.rows,
         "lake": rows_lake.rows,
         "warehouse": rows_warehouse.rows,
+        "instance": rows_instance.rows,
         "host": rows_hosts.rows,
         "inputs": rows_inputs.rows,
     }

@@ -1,5 +1,6 @@
 """A row's result: the outcome expected and observed, its cost, and what the lake holds."""
 
+import re
 from dataclasses import dataclass
 
 from upath import UPath
@@ -32,20 +33,20 @@ def lake_root(world: World) -> UPath:
 
 
 def excerpt(run: Run, *words: str) -> str:
-    """The output line naming ``words`` (else the error Dagster reported), cut to the
+    """The error line naming ``words`` (else the error Dagster reported), cut to the
     message itself."""
-    line = run.line_with(*words) if any(words) else None
-    if line is None:
-        errors = [
-            text.strip()
-            for text in run.output.splitlines()
-            if ("Failure: " in text or "Error: " in text) and "Warning" not in text
-        ]
-        line = errors[0] if errors else run.output.strip().splitlines()[-1]
-    for marker in ("Failure: ", "Error: ", " - ERROR - "):
-        if marker in line:
-            line = line.split(marker, 1)[1]
+    lines = [line.strip() for line in run.output.splitlines() if "Warning" not in line]
+    errors = [line for line in lines if _ERROR.match(line)]
+    wanted = [w.lower() for w in words if w]
+    naming = [line for line in errors if all(w in line.lower() for w in wanted)]
+    if not naming and wanted:
+        naming = [line for line in lines if all(w in line.lower() for w in wanted)]
+    line = (naming or errors or lines or [""])[0]
+    line = _ERROR.sub("", line, count=1)
     return line if len(line) <= 160 else line[:157] + "..."
+
+
+_ERROR = re.compile(r"^[\w.]*(Error|Exception|Failure|Invalid\w*): ")
 
 
 def settle(
