@@ -268,3 +268,28 @@ def test_a_silent_connection_is_noticed_by_its_heartbeat(tardis_server: TardisSe
     _, down, up, up_at = _outage(log, "deribit")
     assert up.down_since_us == down.at_us < up.at_us
     assert all(isinstance(event, Tick) for event in log[up_at + 1 :])
+
+
+def test_a_venue_down_at_start_is_reported_before_its_ticks() -> None:
+    feeds = {"binance": ["BTCUSDT"]}
+    log: list[LiveEvent] = []
+    # Bound once to learn a free port, then closed: the feed starts against a dead port.
+    probe = ExchangeServer(DAY, feeds, rows_per_day={"trades": 100}).start()
+    port = probe.port
+    probe.close()
+    exchange = ExchangeServer(DAY, feeds, port=port, rows_per_day={"trades": 100})
+
+    async def scenario() -> None:
+        stream = events(feeds, endpoints=exchange.endpoints, backoff=FAST)
+        await _collect(stream, lambda log: isinstance(log[-1], Disconnected), log)
+        await asyncio.to_thread(exchange.start)
+        await _collect(stream, lambda log: isinstance(log[-1], Tick), log)
+        await stream.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        exchange.close()
+    down, up, first = log
+    assert isinstance(down, Disconnected) and isinstance(up, Reconnected)
+    assert up.down_since_us == down.at_us < up.at_us <= first.row["local_timestamp"]  # type: ignore[union-attr]
