@@ -142,8 +142,16 @@ def load_universe(path: str | Path | None = None) -> Universe:
 def parse_universe(text: str, *, source: str) -> Universe:
     """Validate a universe document; errors read ``{source}:{line}: {path}: {problem}``."""
     try:
-        node = yaml.compose(text)
+        # The safe loader only: a file from outside builds mappings, lists, strings and
+        # numbers, never Python objects (a `!!python/...` tag is refused, not run).
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         document = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        raise UniverseError(
+            f"{source}:{line}: {error.problem}: a universe file holds plain mappings, lists, "
+            "strings and numbers; tags that build Python objects are refused"
+        ) from error
     except yaml.YAMLError as error:
         raise UniverseError(f"{source}: not valid YAML: {error}") from error
     lines = dict(_node_lines(node)) if node is not None else {}
