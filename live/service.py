@@ -92,6 +92,7 @@ class LiveService:
         self._unstored: list[LiveBar] = []
         self._features: asyncio.Queue[LiveBar | None] = asyncio.Queue()
         self._closed_at = 0.0
+        self._inbox: asyncio.Queue[object] | None = None
         self.ready = asyncio.Event()
 
     async def run(self, events: AsyncIterator[LiveEvent]) -> None:
@@ -101,6 +102,7 @@ class LiveService:
                 self.tables.last_bars, list(self.settings.timeframes)
             )
         inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._inbox = inbox
         helpers = [
             asyncio.create_task(self._read(events, inbox)),
             asyncio.create_task(self._timer(inbox)),
@@ -122,6 +124,11 @@ class LiveService:
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._store()
             self.hub.close()
+
+    def stop(self) -> None:
+        """End the run once what already arrived is processed (closed bars are stored)."""
+        if self._inbox is not None:
+            self._inbox.put_nowait(_END)
 
     async def _read(self, events: AsyncIterator[LiveEvent], inbox: asyncio.Queue[object]) -> None:
         try:

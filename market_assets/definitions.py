@@ -18,7 +18,7 @@ from market_assets.features.assets import build_feature_assets
 from market_assets.gaps.assets import build_coverage_heatmap
 from market_assets.gaps.schedules import coverage_heatmap_job, coverage_heatmap_schedule
 from market_assets.instruments.assets import build_instrument_definitions
-from market_assets.live.assets import live_freshness_checks, live_table_specs
+from market_assets.live.assets import live_freshness_checks, live_table_assets
 from market_assets.live.resources import live_tables_resource
 from market_assets.live.sensors import live_sensors
 from market_assets.ticks.assets import build_tick_assets
@@ -53,7 +53,7 @@ def build_definitions(environment: Environment) -> Definitions:
     )
     freshness = live_freshness_checks()
     return Definitions(
-        assets=[*partitioned, heatmap, *live_table_specs()],
+        assets=[*partitioned, heatmap, *live_table_assets()],
         asset_checks=[*checks, *freshness],
         jobs=[daily_ingest_job, derived_job, coverage_heatmap_job],
         schedules=[coverage_heatmap_schedule],

@@ -11,7 +11,12 @@ authoritative history.
 import warnings
 from datetime import timedelta
 
-from dagster import AssetChecksDefinition, AssetSpec, build_last_update_freshness_checks
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSpec,
+    build_last_update_freshness_checks,
+)
 from dagster._utils.warnings import SupersessionWarning
 
 from live.tables import table_key
@@ -28,8 +33,9 @@ def freshness_window(timeframe: str) -> timedelta:
     return timedelta(seconds=TIMEFRAMES[timeframe]) + FRESHNESS_SLACK
 
 
-def live_table_specs() -> list[AssetSpec]:
-    return [
+def live_table_assets() -> list[AssetsDefinition]:
+    """The ``live/live_candles_{tf}`` external assets."""
+    specs = [
         AssetSpec(
             table_key(timeframe),
             description=(
@@ -43,6 +49,8 @@ def live_table_specs() -> list[AssetSpec]:
         )
         for timeframe in TIMEFRAMES
     ]
+    # One definition per table (not bare specs), like every other asset of the location.
+    return [AssetsDefinition(specs=[spec]) for spec in specs]
 
 
 def live_freshness_checks() -> list[AssetChecksDefinition]:
