@@ -3,6 +3,7 @@ the image: what it copies (by Docker's .dockerignore rules), who it runs as, no 
 
 import fnmatch
 import importlib
+import json
 import re
 import shutil
 import tomllib
@@ -251,3 +252,32 @@ def test_the_image_installs_every_package_of_the_project() -> None:
     }
     sources = set(copied_sources(dockerfile_instructions((REPO / "Dockerfile").read_text())))
     assert packages <= sources, packages - sources
+
+
+# ---- the production UI: behind Identity-Aware Proxy only --------------------------------
+
+
+def test_the_production_ui_is_reached_only_through_iap() -> None:
+    webserver = VALUES["dagsterWebserver"]["service"]
+    assert webserver["type"] == "ClusterIP"  # no LoadBalancer or NodePort of its own
+    backend = json.loads(webserver["annotations"]["cloud.google.com/backend-config"])
+    ingress = VALUES["ingress"]
+    assert ingress["enabled"] and ingress["dagsterWebserver"]["host"]
+    assert ingress["annotations"]["kubernetes.io/ingress.class"] == "gce"
+    assert ingress["annotations"]["kubernetes.io/ingress.allow-http"] == "false"
+    # The chart's other way in, the read-only webserver's Ingress, stays off.
+    assert "readOnlyDagsterWebserver" not in ingress
+    assert not VALUES["dagsterWebserver"].get("enableReadOnly", False)
+    manifests = {
+        (doc["kind"], doc["metadata"]["name"]): doc
+        for doc in yaml.safe_load_all((REPO / "deploy/iap.yaml").read_text())
+    }
+    config = manifests[("BackendConfig", backend["default"])]
+    assert config["apiVersion"] == "cloud.google.com/v1"
+    assert config["spec"]["iap"]["enabled"] is True
+    assert config["spec"]["iap"]["oauthclientCredentials"]["secretName"]
+    certificate = ingress["annotations"]["networking.gke.io/managed-certificates"]
+    domains = manifests[("ManagedCertificate", certificate)]["spec"]["domains"]
+    assert ingress["dagsterWebserver"]["host"] in domains
+    guide = (REPO / "deploy/README.md").read_text()
+    assert "## 6. The UI behind IAP" in guide and "roles/iap.httpsResourceAccessor" in guide
