@@ -380,15 +380,18 @@ class ExchangeServer:
 
         subscriber = Subscriber(set(), push)
         self._register(request, deribit.VENUE, ws, subscriber)
+        heartbeat = _DeribitHeartbeat(ws, subscriber)
         try:
             async for frame in ws:
                 if frame.type != WSMsgType.TEXT:
                     continue
                 reply = self._deribit_request(frame.data, subscriber, subscribed)
                 await ws.send_str(json.dumps(reply))
+                heartbeat.on_request(frame.data, reply)
                 self._warn_unknown(deribit.VENUE, subscriber.channels)
                 replay.changed()
         finally:
+            heartbeat.stop()
             replay.remove(subscriber)
             self._connections[deribit.VENUE].pop(ws, None)
         return ws
@@ -428,9 +431,52 @@ class ExchangeServer:
         if method == "public/test":
             return {**reply, "result": {"version": deribit.API_VERSION}}
         if method == "public/set_heartbeat":
+            if not isinstance(params.get("interval"), int | float):
+                return {**reply, "error": {"code": -32602, "message": "Invalid params: interval"}}
             return {**reply, "result": "ok"}
         if method == "public/get_time":
             return {**reply, "result": int(time.time() * 1000)}
         if method == "public/hello":
             return {**reply, "result": {"version": deribit.API_VERSION}}
         return {**reply, "error": {"code": -32601, "message": f"Method not found: {method}"}}
+
+
+class _DeribitHeartbeat:
+    """Deribit's heartbeat after `public/set_heartbeat`: every `interval` seconds a
+    `test_request`, and the connection closed when the previous one went unanswered by
+    `public/test`. (Deribit refuses intervals under 10 s; exchange_local takes any.)"""
+
+    def __init__(self, ws: web.WebSocketResponse, subscriber: Subscriber) -> None:
+        self.ws = ws
+        self.subscriber = subscriber  # a frozen (closed) subscriber gets no heartbeats
+        self.task: asyncio.Task[None] | None = None
+        self.pending = False
+
+    def on_request(self, text: str, reply: dict[str, Any]) -> None:
+        if "error" in reply:
+            return
+        request = json.loads(text)
+        if request.get("method") == "public/test":
+            self.pending = False
+        elif request.get("method") == "public/set_heartbeat":
+            self.stop()
+            interval = float((request.get("params") or {}).get("interval", 0))
+            if interval > 0:
+                self.task = asyncio.create_task(self._beat(interval))
+
+    async def _beat(self, interval: float) -> None:
+        request = {"jsonrpc": "2.0", "method": "heartbeat", "params": {"type": "test_request"}}
+        while not self.ws.closed:
+            await asyncio.sleep(interval)
+            if self.subscriber.closed:
+                return
+            if self.pending:
+                await self.ws.close(code=1000, message=b"heartbeat test_request unanswered")
+                return
+            self.pending = True
+            await self.ws.send_str(json.dumps(request))
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None

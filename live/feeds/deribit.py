@@ -39,8 +39,14 @@ class DeribitProtocol:
 
     venue = "deribit"
 
-    def __init__(self, feed: VenueFeed, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        feed: VenueFeed,
+        credentials: tuple[str, str] | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self.credentials = credentials
+        self.heartbeat_seconds = heartbeat_seconds
         interval = "raw" if credentials else "100ms"
         self.channels: dict[str, tuple[str, str]] = {}
         for symbol in feed.symbols:
@@ -66,7 +72,7 @@ class DeribitProtocol:
     def opening(self) -> list[str]:
         """The first requests of a fresh connection (auth first; subscribe once authorized)."""
         heartbeat = self._request(
-            _HEARTBEAT, "public/set_heartbeat", {"interval": HEARTBEAT_SECONDS}
+            _HEARTBEAT, "public/set_heartbeat", {"interval": self.heartbeat_seconds}
         )
         if self.credentials:
             client_id, secret = self.credentials

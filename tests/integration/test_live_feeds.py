@@ -6,6 +6,7 @@ on every column that does not depend on receive time, in file order.
 """
 
 import asyncio
+import contextlib
 import csv
 import gzip
 import io
@@ -15,11 +16,14 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import date
 
+import aiohttp
 import pytest
 
 from exchange_local import ExchangeServer
 from live.events import Disconnected, LiveEvent, Reconnected, Tick
-from live.feeds import Backoff, events
+from live.feeds import Backoff, VenueFeed, events
+from live.feeds.connection import keep_connected
+from live.feeds.deribit import DeribitProtocol
 from market_assets.instruments.keys import instrument_key
 from market_assets.ticks.columns import TICK_DATASETS
 from tardis_local import catalog
@@ -293,3 +297,37 @@ def test_a_venue_down_at_start_is_reported_before_its_ticks() -> None:
     down, up, first = log
     assert isinstance(down, Disconnected) and isinstance(up, Reconnected)
     assert up.down_since_us == down.at_us < up.at_us <= first.row["local_timestamp"]  # type: ignore[union-attr]
+
+
+def test_the_deribit_client_answers_heartbeats_over_the_wire() -> None:
+    feed = VenueFeed("deribit", ("BTC-PERPETUAL",), ("derivative_ticker",))
+    log: list[LiveEvent] = []
+
+    async def scenario(exchange: ExchangeServer) -> None:
+        async def emit(event: LiveEvent) -> None:
+            log.append(event)
+
+        # Deribit closes a connection whose test_request goes unanswered; at 0.1 s a
+        # second without an outage is ten answered heartbeats.
+        protocol = DeribitProtocol(feed, heartbeat_seconds=0.1)
+        async with aiohttp.ClientSession() as session:
+            task = asyncio.create_task(
+                keep_connected(
+                    protocol,
+                    exchange.endpoint("deribit"),
+                    session,
+                    emit,
+                    backoff=FAST,
+                    heartbeat=10,
+                )
+            )
+            await asyncio.sleep(1.5)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # A tape that holds ticker rows until the end of the second is not needed: what counts
+    # is that the connection was never lost while heartbeats came and went.
+    with ExchangeServer(DAY, {"deribit": ["BTC-PERPETUAL"]}, speed=1.0) as exchange:
+        asyncio.run(scenario(exchange))
+    assert not [event for event in log if isinstance(event, Disconnected)]

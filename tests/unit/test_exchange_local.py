@@ -238,3 +238,30 @@ def test_a_replay_can_start_later_in_the_day() -> None:
         url = server.endpoint("binance") + "?streams=btcusdt@trade&timeUnit=MICROSECOND"
         frames = asyncio.run(_frames(url, [], len(expected)))
     assert [frame["data"]["t"] for frame in frames] == [int(row["id"]) for row in expected]
+
+
+def test_deribit_heartbeat_closes_a_connection_that_does_not_answer(
+    exchange: ExchangeServer,
+) -> None:
+    async def session(answer: int) -> tuple[int, aiohttp.WSMsgType]:
+        """Answer `answer` test_requests, then stay silent; how many came, how it ended."""
+        async with (
+            aiohttp.ClientSession() as client,
+            client.ws_connect(exchange.endpoint("deribit")) as ws,
+        ):
+            await ws.send_str(json.dumps(_rpc(1, "public/set_heartbeat", interval=0.2)))
+            assert json.loads((await ws.receive(timeout=10)).data)["result"] == "ok"
+            requests = 0
+            while True:
+                message = await ws.receive(timeout=10)
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    return requests, message.type
+                frame = json.loads(message.data)
+                if frame.get("method") == "heartbeat":
+                    assert frame["params"] == {"type": "test_request"}
+                    requests += 1
+                    if requests <= answer:
+                        await ws.send_str(json.dumps(_rpc(9, "public/test")))
+
+    assert asyncio.run(session(0)) == (1, aiohttp.WSMsgType.CLOSE)
+    assert asyncio.run(session(3)) == (4, aiohttp.WSMsgType.CLOSE)
