@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 VENUES: tuple[str, ...] = (binance.SPOT, binance.FUTURES, deribit.VENUE)
 _BINANCE_ERROR_UNKNOWN = {"code": 2, "msg": "Invalid request: unknown method"}
+_BINANCE_PING_SECONDS = 20.0
 
 
 def venue_messages(venue: str, tape: Sequence[Any]) -> list[Message]:
@@ -303,7 +304,10 @@ class ExchangeServer:
         return replay
 
     async def _accept(self, request: web.Request, venue: str) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=1 << 20)
+        # Binance pings every 20 s and drops a client whose pong does not come back;
+        # Deribit relies on its JSON heartbeat instead.
+        heartbeat = None if venue == deribit.VENUE else _BINANCE_PING_SECONDS
+        ws = web.WebSocketResponse(max_msg_size=1 << 20, heartbeat=heartbeat)
         await ws.prepare(request)
         return ws
 
