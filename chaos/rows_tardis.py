@@ -61,7 +61,11 @@ def rows() -> list:
             f"connection reset mid-body every time ({bounded})",
             ("reset mid-body", *URL_WORDS),
         ),
-        lambda: _persistent("corrupt_row", "a price that is not a number", ("BTCUSDT", "price")),
+        lambda: _persistent(
+            "corrupt_row",
+            "a price that is not a number",
+            ("not a valid Tardis trades file", "not-a-number"),
+        ),
         lambda: _persistent(
             "other_header", "the header of another data type", ("is not Tardis' trades header",)
         ),
