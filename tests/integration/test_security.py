@@ -20,10 +20,11 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.request
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -33,11 +34,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from dagster import DagsterInstance, EnvVar
+from dagster import DagsterInstance, EnvVar, Failure
 
 from resources.bindings import build_resources
 from resources.environment import Environment
-from resources.tardis import KEY_PLACEHOLDER
+from resources.tardis import KEY_PLACEHOLDER, TardisSource, as_failure
 from tardis_local.server import TardisServer
 from tests.integration.secrets_scan import places_holding, postgres_cells, tree_blobs
 from tests.integration.test_postgres_backfill import postgres_db  # noqa: F401  (a fixture)
@@ -55,10 +56,12 @@ class _EchoingRefusal(BaseHTTPRequestHandler):
     was sent in the body, as some APIs and proxies do: the worst case for error text."""
 
     def do_GET(self) -> None:
+        # Files are refused (403); the metadata API fails (500), quoting the key too.
+        status = 500 if self.path.startswith("/api/") else 403
         body = json.dumps(
-            {"code": 403, "message": f"{self.headers.get('Authorization')} may not read this"}
+            {"code": status, "message": f"{self.headers.get('Authorization')} may not read this"}
         ).encode()
-        self.send_response(403)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -74,7 +77,7 @@ def echoing_refusal() -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/datasets/v1"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -148,6 +151,37 @@ def test_the_scan_finds_a_key_wherever_it_hides(tmp_path: Path) -> None:
     assert places_holding("TD.absent", tree_blobs(tmp_path)) == []
 
 
+def test_a_refusal_quoting_the_key_is_raised_without_it(echoing_refusal: str) -> None:
+    """In process, the Python traceback of each failure the resource raises (a 403 on a
+    file, a 500 from the instruments API) as Dagster would store it."""
+    source = TardisSource(
+        api_key=KEY,
+        datasets_endpoint=f"{echoing_refusal}/datasets/v1",
+        api_endpoint=f"{echoing_refusal}/api/v1",
+        timeout_seconds=5,
+    )
+    failures = []
+    for attempt in (
+        lambda: source.fetch("binance", "trades", "BTCUSDT", date(2024, 1, 2)).__enter__(),
+        lambda: source.instruments("binance"),
+    ):
+        with pytest.raises(Failure) as failed, as_failure():
+            attempt()
+        failures.append(failed.value)
+    for failure in failures:
+        text = "".join(traceback.format_exception(failure))
+        assert KEY not in text and KEY not in repr(failure.__cause__.args), text
+        assert f"Bearer {KEY_PLACEHOLDER} may not read this" in text
+    assert "Tardis refused the API key for binance trades BTCUSDT 2024-01-02 (HTTP 403" in str(
+        failures[0].description
+    )
+    assert "Tardis instruments for binance failed with HTTP 500" in failures[1].description
+    # Failures that never held the key keep their chain for debugging.
+    with pytest.raises(Failure) as unrelated, as_failure():
+        TardisSource(api_key=KEY, api_endpoint="http://127.0.0.1:9/api/v1").exchange_details("x")
+    assert unrelated.value.__cause__.__cause__ is not None
+
+
 def test_the_key_leaks_nowhere(
     instance_home: tuple[Path, str], tmp_path: Path, echoing_refusal: str
 ) -> None:
@@ -186,7 +220,7 @@ def test_the_key_leaks_nowhere(
             home,
             lake,
             "ticks/trades",
-            TARDIS_DATASETS_ENDPOINT=echoing_refusal,
+            TARDIS_DATASETS_ENDPOINT=f"{echoing_refusal}/datasets/v1",
             TARDIS_API_ENDPOINT=server.api_endpoint,
         )
     for name, failed, code in (("401", refused, 401), ("403", echoed, 403)):
