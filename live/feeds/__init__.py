@@ -92,7 +92,11 @@ async def events(
     """
     urls = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
     credentials = deribit_credentials or _deribit_credentials()
-    protocols = [_protocol(feed, credentials) for feed in venue_feeds(venues_config)]
+    feeds = venue_feeds(venues_config)
+    repeated = sorted({f.venue for f in feeds if [g.venue for g in feeds].count(f.venue) > 1})
+    if repeated:
+        raise ValueError(f"one VenueFeed per venue (one connection each); repeated: {repeated}")
+    protocols = [_protocol(feed, credentials) for feed in feeds]
     empty = [protocol.venue for protocol in protocols if not protocol.subscriptions]
     if empty:
         raise ValueError(
@@ -124,6 +128,7 @@ async def events(
 
         for task in tasks:
             task.add_done_callback(_surface)
+        getter: asyncio.Future[LiveEvent] | None = None
         try:
             while True:
                 if not queue.empty():
@@ -136,6 +141,8 @@ async def events(
                     failed.result()
                 yield getter.result()
         finally:
+            if getter is not None:
+                getter.cancel()
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -144,3 +144,13 @@ def test_a_feed_that_subscribes_nothing_is_refused() -> None:
 
     with pytest.raises(ValueError, match="binance subscribe nothing"):
         asyncio.run(first())
+
+
+def test_a_venue_is_fed_once() -> None:
+    async def first() -> None:
+        feeds = [VenueFeed("deribit", ("BTC-PERPETUAL",)), VenueFeed("deribit", ("ETH-PERPETUAL",))]
+        async for _ in events(feeds):
+            break
+
+    with pytest.raises(ValueError, match=r"repeated: \['deribit'\]"):
+        asyncio.run(first())
