@@ -5,7 +5,9 @@ The replay keeps one position, like an exchange's single live stream: a connecti
 subscribes late, or comes back after a drop, receives what is pushed from then on.
 With `hold_when_idle` (the default) the tape only advances while some connection is
 subscribed to the venue, so an outage loses only the frames in flight, and a test can
-stop and restart the server without the day running past unobserved.
+stop and restart the server without the day running past unobserved. Frames are
+pushed to one connection after another and each push waits for its socket, so the
+slowest reader sets the pace (as fast as possible means as fast as the clients read).
 """
 
 from __future__ import annotations
