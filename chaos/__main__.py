@@ -12,7 +12,9 @@ from chaos.table import markdown
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
-    parser.add_argument("--only", default="", help="run only the groups/rows naming this")
+    parser.add_argument(
+        "--only", default="", help="run only the groups naming one of these (comma-separated)"
+    )
     parser.add_argument("--out", default="", help="also write the table to this file")
     arguments = parser.parse_args()
     # gcsfs reads these on import: the emulators' clients must see them before anything.
@@ -39,7 +41,8 @@ def main() -> int:
     for group, make in groups.items():
         for row in make():
             name = getattr(row, "label", "") or getattr(row, "__name__", "")
-            if arguments.only and arguments.only not in f"{group} {name}":
+            wanted = [w for w in arguments.only.split(",") if w]
+            if wanted and not any(w in f"{group} {name}" for w in wanted):
                 continue
             try:
                 result = row()

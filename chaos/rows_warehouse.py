@@ -170,7 +170,7 @@ def sigkill_mid_load(backend: str) -> Result:
 
 def candle_keys_after(w: World) -> Counter:
     """The candles the derived run will load (built first, without the warehouse)."""
-    built = w.materialize("candles/1h")
+    built = w.materialize("group:candles")
     if not built.ok:
         raise RuntimeError(f"candles did not build: {excerpt(built)}")
     return candle_keys(w)
