@@ -34,7 +34,7 @@ def run_ours(source: Path, out: Path) -> int:
     from resources.lake import LakeFile, ParquetLake
     from resources.tardis import SourceFile
 
-    described = SourceFile(VENUE, "trades", SYMBOL, DAY, source, str(source), "", 0, False)
+    described = SourceFile(VENUE, "trades", SYMBOL, DAY, source, str(source))
     written = ParquetLake(str(out)).write_partition(
         ("ticks", "trades"),
         DAY.isoformat(),

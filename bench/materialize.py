@@ -101,16 +101,18 @@ def child_peer(name: str, folder: Path) -> None:
 
 
 def child_download(endpoint: str, symbols: list[str]) -> None:
-    """The product's downloads of the day's files, nothing parsed: each file fetched
-    through ``TardisSource.fetch`` as the asset fetches them."""
+    """The product's downloads of the day's files, nothing parsed: the files fetched as
+    the asset fetches them (``fetched_files``, the next one downloading while the caller
+    holds the current), each let go at once."""
+    from market_assets.ticks.downloads import fetched_files
     from resources.tardis import TardisSource
 
     tardis = TardisSource(api_key=API_KEY, datasets_endpoint=endpoint)
     started = time.perf_counter()
-    size = 0
-    for symbol in symbols:
-        with tardis.fetch(VENUE, DATA_TYPE, symbol, DAY) as source:
-            size += source.size_bytes
+    size = sum(
+        source.path.stat().st_size
+        for source in fetched_files(tardis, VENUE, DATA_TYPE, DAY, symbols)
+    )
     report({"seconds": time.perf_counter() - started, "bytes": size})
 
 

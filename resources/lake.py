@@ -56,6 +56,7 @@ class LakeFile:
     (URL, sha256, ...) that ends up in the materialisation metadata, or a function giving
     it once every batch has been read (a hash found by the same read); ``check`` is called
     on every row group before it is written, and raises to refuse the whole partition.
+    ``batches`` that may raise ``ReadAgain`` must start over each time they are iterated.
     """
 
     name: str
@@ -314,7 +315,21 @@ def _sweep_stale_objects(fs: Any, prefix: str) -> None:
                 fs.rm_file(path)
 
 
+class ReadAgain(Exception):
+    """Raised by a ``LakeFile``'s batches when the rows given so far came from a bad copy
+    of their source and a good one now stands in its place: the file is written again
+    from the start, from a fresh iteration of the same ``batches``."""
+
+
 def _write_file(path: Path, lake_file: LakeFile) -> WrittenFile:
+    while True:
+        try:
+            return _write_file_once(path, lake_file)
+        except ReadAgain:
+            path.unlink(missing_ok=True)
+
+
+def _write_file_once(path: Path, lake_file: LakeFile) -> WrittenFile:
     rows = 0
     first: datetime | None = None
     last: datetime | None = None

@@ -7,6 +7,7 @@ symbol, UTC day), with its source URL and sha256, and the exchange metadata JSON
 import asyncio
 import functools
 import hashlib
+import io
 import json
 import logging
 import tempfile
@@ -15,10 +16,10 @@ import urllib.error
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -65,9 +66,58 @@ class TardisError(RuntimeError):
         self.retryable = retryable
 
 
+@dataclass
+class SourceRead:
+    """What the one read of a source file found once it reached the end: its sha256 and
+    size. (Its gzip trailers are checked by the parser reading the same bytes.)"""
+
+    sha256: str = ""
+    size_bytes: int = 0
+    done: bool = False
+
+    def reset(self) -> None:
+        """Forget a read: the file was downloaded again."""
+        self.sha256, self.size_bytes, self.done = "", 0, False
+
+
+class _HashingReader(io.RawIOBase):
+    """A file's bytes as they are read, hashed and counted on the way; at the end of the
+    file the sha256 and size go to ``found``."""
+
+    def __init__(self, path: Path, found: SourceRead) -> None:
+        super().__init__()
+        self.name = str(path)
+        self._handle = path.open("rb", buffering=0)
+        self._digest = hashlib.sha256()
+        self._size = 0
+        self._found = found
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._handle.readinto(buffer)
+        if count:
+            self._digest.update(memoryview(buffer)[:count])
+            self._size += count
+        elif count == 0 and not self._found.done:
+            self._found.sha256, self._found.size_bytes = self._digest.hexdigest(), self._size
+            self._found.done = True
+        return count or 0
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """One Tardis dataset file on local disk, ready to parse."""
+    """One Tardis dataset file on local disk, ready to be read once.
+
+    ``open()`` gives its bytes for that one read, which hashes them as the parser inflates
+    them: ``sha256`` then comes from it. Asked before such a read, ``sha256`` and
+    ``empty`` read the file for themselves (``inspect``).
+    """
 
     venue: str
     data_type: str
@@ -75,13 +125,30 @@ class SourceFile:
     day: date
     path: Path
     url: str
-    sha256: str
-    size_bytes: int
-    empty: bool
+    found: SourceRead = field(default_factory=SourceRead, compare=False, repr=False)
 
     def describe(self) -> str:
         """``venue data_type symbol day`` for messages."""
         return f"{self.venue} {self.data_type} {self.symbol} {self.day.isoformat()}"
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """The file's gzip bytes, hashed as they are read; read them to the end."""
+        with io.BufferedReader(_HashingReader(self.path, self.found), _VERIFY_CHUNK_BYTES) as f:
+            yield f
+
+    @property
+    def size_bytes(self) -> int:
+        return self.found.size_bytes if self.found.done else self.path.stat().st_size
+
+    @property
+    def sha256(self) -> str:
+        return self.found.sha256 if self.found.done else inspect(self.path).sha256
+
+    @property
+    def empty(self) -> bool:
+        """Whether the file inflates to nothing (Tardis' "no data that day")."""
+        return inspect(self.path).empty
 
 
 @contextmanager
@@ -248,24 +315,50 @@ class TardisSource(ConfigurableResource):
             prefix="tardis-", dir=self.download_dir or None
         ) as staging:
             if self.mirror:
-                path, url, found = self._from_mirror(venue, data_type, symbol, day, Path(staging))
+                path, url = self._from_mirror(venue, data_type, symbol, day, Path(staging))
             else:
-                path, found = self._download(venue, data_type, symbol, day, Path(staging), url)
+                path = self._download(venue, data_type, symbol, day, Path(staging), url)
             yield SourceFile(
-                venue=venue,
-                data_type=data_type,
-                symbol=symbol,
-                day=day,
-                path=path,
-                url=url,
-                sha256=found.sha256,
-                size_bytes=found.size_bytes,
-                empty=found.empty,
+                venue=venue, data_type=data_type, symbol=symbol, day=day, path=path, url=url
             )
+
+    @_keeps_the_key_out
+    def fetch_again(self, source: SourceFile, attempt: int) -> None:
+        """Download ``source`` again into the same path, after its read found the gzip
+        stream cut short or corrupt; ``attempt`` is the download this one will be.
+
+        Raises ``TardisError`` when that would exceed ``verify_attempts``, and for a
+        mirror's copy, which only a new copy in the mirror mends.
+        """
+        if self.mirror:
+            raise TardisError(
+                f"the Tardis mirror's copy {source.url} is truncated or corrupt (its gzip "
+                "stream does not end whole): download it into the mirror again."
+            )
+        if attempt > self.verify_attempts:
+            raise TardisError(
+                f"{source.url} arrived truncated {self.verify_attempts} times (the gzip "
+                "stream ends early): Tardis or the network is cutting the body; rerun the "
+                "partition later.",
+                retryable=False,  # the attempts above were the retries
+            )
+        get_dagster_logger().warning(
+            f"{source.url}: body cut short (attempt {attempt - 1}), downloading again"
+        )
+        source.path.unlink(missing_ok=True)
+        source.found.reset()
+        self._download_once(
+            source.venue,
+            source.data_type,
+            source.symbol,
+            source.day,
+            source.path.parent,
+            source.url,
+        )
 
     def _from_mirror(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path
-    ) -> tuple[Path, str, Inspection]:
+    ) -> tuple[Path, str]:
         source = self._mirror_path() / mirror_file_name(venue, data_type, symbol, day)
         if not source.exists():
             raise TardisError(
@@ -278,33 +371,18 @@ class TardisSource(ConfigurableResource):
         else:
             local = staging / source.name
             source.fs.get(source.path, str(local))
-        found = inspect(local)
-        if not found.whole:
-            raise TardisError(
-                f"the Tardis mirror's copy {source} is truncated (its gzip stream ends early): "
-                "download it into the mirror again."
-            )
-        return local, str(source), found
+        # Whether it is whole is found by the read that parses it (``fetch_again``).
+        return local, str(source)
 
     @_keeps_the_key_out
     def _download(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
-    ) -> tuple[Path, Inspection]:
+    ) -> Path:
         path = staging / mirror_file_name(venue, data_type, symbol, day)
-        log = get_dagster_logger()
-        for attempt in range(1, self.verify_attempts + 1):
-            self._download_once(venue, data_type, symbol, day, staging, url)
-            found = inspect(path)
-            if found.whole:
-                log.debug(f"downloaded {url} ({found.size_bytes:,} bytes)")
-                return path, found
-            log.warning(f"{url}: body cut short (attempt {attempt}), downloading again")
-            path.unlink()
-        raise TardisError(
-            f"{url} arrived truncated {self.verify_attempts} times (the gzip stream ends "
-            "early): Tardis or the network is cutting the body; rerun the partition later.",
-            retryable=False,  # the attempts above were the retries
-        )
+        self._download_once(venue, data_type, symbol, day, staging, url)
+        # Whether the body is whole is found by the read that parses it (``fetch_again``).
+        get_dagster_logger().debug(f"downloaded {url} ({path.stat().st_size:,} bytes)")
+        return path
 
     def _download_once(
         self, venue: str, data_type: str, symbol: str, day: date, staging: Path, url: str
@@ -394,7 +472,8 @@ class TardisSource(ConfigurableResource):
 
 
 def inspect(path: Path) -> Inspection:
-    """One read of a ``.csv.gz`` file: whether it is whole, whether it is empty, its sha256."""
+    """One read of a ``.csv.gz`` file on its own: whether it is whole, whether it is empty,
+    its sha256. (Ingest needs none: its parse is the one read, see ``SourceFile.open``.)"""
     digest = hashlib.sha256()
     inflater = zlib.decompressobj(wbits=31)
     whole, empty, size = True, True, 0

@@ -1,6 +1,7 @@
 """Raw tick assets: Tardis files parsed, validated and streamed into the lake as they are read."""
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 
 import pandera.errors
 import pandera.pyarrow as pap
@@ -17,10 +18,11 @@ from dagster import (
 
 from market_assets.runs import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
 from market_assets.schemas import column_schema_metadata, pandera_schema
-from market_assets.ticks.tardis_csv import TardisFormatError, read_tardis_csv
+from market_assets.ticks.downloads import fetched_files
+from market_assets.ticks.tardis_csv import TardisFormatError, TardisGzipError, read_tardis_csv
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import VenueUniverse
-from resources.lake import LakeFile, TickStream
+from resources.lake import LakeFile, ReadAgain, TickStream
 from resources.tardis import SourceFile, TardisSource, as_failure
 from resources.universe import UniverseResource
 
@@ -107,18 +109,21 @@ def build_tick_asset(tick_type: TickType, partitions: PartitionsDefinition) -> A
             downloads = [(symbol, file_name(key), {symbol: key}) for symbol, key in instruments]
 
         def files() -> Iterator[LakeFile]:
-            for number, (symbol, name, keys) in enumerate(downloads, 1):
-                with as_failure(), tardis.fetch(venue, data_type, symbol, day) as source:
+            symbols = [symbol for symbol, _, _ in downloads]
+            with closing(fetched_files(tardis, venue, data_type, day, symbols)) as fetched:
+                for number, (symbol, name, keys) in enumerate(downloads, 1):
+                    with as_failure():
+                        source = next(fetched)
                     context.log.info(
                         f"{day}|{venue} [{number}/{len(downloads)}] {data_type} {symbol}: "
                         f"{source.size_bytes:,} bytes from {source.url}"
-                        + (" (empty: no data that day)" if source.empty else "")
                     )
+                    rows = SourceRows(tardis, source, tick_type, keys)
                     yield LakeFile(
                         name=name,
                         schema=dataset.schema,
-                        batches=_parsed(source, tick_type, keys),
-                        source={"url": source.url, "sha256": source.sha256, "empty": source.empty},
+                        batches=rows,
+                        source=rows.provenance,
                         check=schema_check(schema, source),
                     )
 
@@ -144,12 +149,44 @@ def _not_listed(universe: VenueUniverse, definitions: pa.Table, data_type: str) 
     return sorted(s for s in universe.symbols if s.upper() not in listed)
 
 
-def _parsed(source: SourceFile, tick_type: TickType, keys: dict[str, str]) -> Iterator[pa.Table]:
-    # Bad content is final: a retry would read the same bytes.
-    try:
-        yield from read_tardis_csv(source.path, tick_type.dataset, keys)
-    except TardisFormatError as error:
-        raise Failure(description=f"{source.describe()}: {error}", allow_retries=False) from error
+class SourceRows:
+    """The rows of one Tardis file, parsed in the one read of it that also hashes it.
+
+    A gzip stream found cut short or corrupt (by then the rows so far are in the lake's
+    staging only, and nothing of the partition is visible) has the file downloaded again
+    and written over from the start (``ReadAgain``), up to the source's
+    ``verify_attempts``; bad content is final, as a retry would read the same bytes.
+    """
+
+    def __init__(
+        self, tardis: TardisSource, source: SourceFile, tick_type: TickType, keys: dict[str, str]
+    ) -> None:
+        self.tardis, self.source, self.tick_type, self.keys = tardis, source, tick_type, keys
+        self.attempt = 1
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        self.rows = 0
+        try:
+            with self.source.open() as stream:
+                for table in read_tardis_csv(stream, self.tick_type.dataset, self.keys):
+                    self.rows += table.num_rows
+                    yield table
+            if not self.source.found.size_bytes:
+                raise TardisGzipError(f"{self.source.url}: an empty body, not even a gzip")
+        except TardisGzipError as error:
+            self.attempt += 1
+            with as_failure():
+                self.tardis.fetch_again(self.source, self.attempt)
+            raise ReadAgain(str(error)) from error
+        except TardisFormatError as error:
+            raise Failure(
+                description=f"{self.source.describe()}: {error}", allow_retries=False
+            ) from error
+
+    def provenance(self) -> dict[str, object]:
+        """Where the rows came from, once read: URL, sha256, whether the file held none."""
+        return {"url": self.source.url, "sha256": self.source.sha256, "empty": not self.rows}
 
 
 def build_tick_assets(partitions: PartitionsDefinition) -> dict[str, AssetsDefinition]:

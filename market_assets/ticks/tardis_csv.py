@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from isal import igzip, igzip_threaded
+from isal import igzip_threaded
 from pyarrow import csv
 
 from market_assets.columns import LABEL, Column, Dataset
@@ -30,6 +30,11 @@ PARSE_WORKERS = 2
 
 class TardisFormatError(ValueError):
     """A Tardis file that does not look like the data type it was asked for."""
+
+
+class TardisGzipError(TardisFormatError):
+    """A Tardis file whose gzip stream is cut short or corrupt: a bad copy, which another
+    download may mend, unlike a file whose content is wrong."""
 
 
 def file_columns(dataset: Dataset) -> tuple[Column, ...]:
@@ -48,49 +53,59 @@ def _read_type(arrow_type: pa.DataType) -> pa.DataType:
 
 
 def read_tardis_csv(
-    path: str | Path,
+    source: str | Path | BinaryIO,
     dataset: Dataset,
     instrument_keys: Mapping[str, str],
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     workers: int = PARSE_WORKERS,
 ) -> Iterator[pa.Table]:
-    """Stream a Tardis ``.csv.gz`` file as tables of ``dataset.schema``, in file order.
+    """Stream a Tardis ``.csv.gz`` file (a path, or a binary stream of its gzip bytes) as
+    tables of ``dataset.schema``, in file order, in one read of it.
 
     ``instrument_keys`` maps the Tardis symbols wanted to their instrument keys; rows of
     any other symbol (grouped files such as ``OPTIONS``) are dropped as early as possible.
     The file is inflated in a background thread and cut into pieces of about
     ``chunk_bytes`` of text that ``workers`` threads parse at once, so memory is bounded
     by a few pieces whatever the file size. An empty gzip (Tardis' "no data that day")
-    yields nothing. Raises ``TardisFormatError`` naming the file when the gzip, the header
-    or a value does not parse.
+    yields nothing. Every gzip member's trailer is checked as the stream ends, so a body
+    cut short raises ``TardisGzipError`` after its last whole rows; the header or a value
+    that does not parse raises ``TardisFormatError``; both name the file.
     """
-    header = _first_line(path)
-    if header is None:
-        return
-    expected = ",".join(csv_header(dataset))
-    if header != expected:
-        raise TardisFormatError(
-            f"{path}: header {header!r} is not Tardis' {dataset.name} header {expected!r}"
-        )
+    name = source if isinstance(source, str | Path) else getattr(source, "name", "<stream>")
     parse = partial(_parse_piece, dataset=dataset, instrument_keys=instrument_keys)
-    with (
-        igzip_threaded.open(path, "rb", threads=1) as stream,
-        ThreadPoolExecutor(workers, thread_name_prefix="tardis-csv") as pool,
-    ):
-        in_flight: deque[Future[pa.Table]] = deque()
-        try:
-            for piece in _line_pieces(stream, chunk_bytes):
-                in_flight.append(pool.submit(parse, piece))
-                if len(in_flight) > workers:
+    try:
+        with (
+            igzip_threaded.open(source, "rb", threads=1) as stream,
+            ThreadPoolExecutor(workers, thread_name_prefix="tardis-csv") as pool,
+        ):
+            pieces = _line_pieces(stream, chunk_bytes)
+            header = next(pieces, None)
+            if header is None:
+                return
+            _check_header(name, header, dataset)
+            in_flight: deque[Future[pa.Table]] = deque()
+            try:
+                for piece in pieces:
+                    in_flight.append(pool.submit(parse, piece))
+                    if len(in_flight) > workers:
+                        yield from _non_empty(in_flight.popleft().result())
+                while in_flight:
                     yield from _non_empty(in_flight.popleft().result())
-            while in_flight:
-                yield from _non_empty(in_flight.popleft().result())
-        except (pa.ArrowInvalid, OSError, EOFError) as error:
-            raise TardisFormatError(_describe(path, dataset, error)) from error
-        finally:
-            for future in in_flight:
-                future.cancel()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+    except (pa.ArrowInvalid, OSError, EOFError) as error:
+        raise _described(name, dataset, error) from error
+
+
+def _check_header(name: object, header: pa.Buffer, dataset: Dataset) -> None:
+    found = header.to_pybytes().decode("utf-8", errors="replace").rstrip("\r\n")
+    expected = ",".join(csv_header(dataset))
+    if found != expected:
+        raise TardisFormatError(
+            f"{name}: header {found!r} is not Tardis' {dataset.name} header {expected!r}"
+        )
 
 
 def _non_empty(table: pa.Table) -> Iterator[pa.Table]:
@@ -99,7 +114,8 @@ def _non_empty(table: pa.Table) -> Iterator[pa.Table]:
 
 
 def _line_pieces(stream: BinaryIO, chunk_bytes: int) -> Iterator[pa.Buffer]:
-    """The rows of a CSV stream (header left out) in pieces that end on a line break."""
+    """The header line of a CSV stream, then its rows in pieces that end on a line break;
+    nothing at all for an empty stream."""
     carry = b""
     header_pending = True
     while block := stream.read(chunk_bytes):
@@ -111,14 +127,18 @@ def _line_pieces(stream: BinaryIO, chunk_bytes: int) -> Iterator[pa.Buffer]:
                 carry = text
                 continue
             header_pending = False
+            yield pa.py_buffer(text[:start])
         cut = text.rfind(b"\n") + 1
         if cut <= start:
             carry = text[start:]
-            header_pending = False
             continue
         carry = text[cut:]
         # A zero-copy view: the piece is handed to Arrow without copying the text again.
         yield pa.py_buffer(text).slice(start, cut - start)
+    if header_pending:
+        if carry.strip():
+            yield pa.py_buffer(carry)  # a header without a line break, and no rows
+        return
     if carry.strip():
         yield pa.py_buffer(carry)
 
@@ -145,18 +165,6 @@ def _parse_piece(
     return _with_instrument_keys(table.combine_chunks(), dataset, instrument_keys)
 
 
-def _first_line(path: str | Path) -> str | None:
-    """The header line of a gzip CSV, or None for an empty gzip (Tardis' "no data")."""
-    try:
-        with igzip.open(path, "rb") as stream:
-            line = stream.readline()
-    except (OSError, EOFError) as error:
-        raise TardisFormatError(
-            f"{path}: not a readable gzip file ({error}); download it again"
-        ) from error
-    return line.decode("utf-8").rstrip("\r\n") or None
-
-
 def _with_instrument_keys(
     table: pa.Table, dataset: Dataset, instrument_keys: Mapping[str, str]
 ) -> pa.Table:
@@ -177,9 +185,13 @@ def _with_instrument_keys(
     return keyed
 
 
-def _describe(path: str | Path, dataset: Dataset, error: Exception) -> str:
-    reason = str(error).splitlines()[0]
-    signs = ("gzip", "inflate", "truncated", "end-of-stream", "compressed file")
-    if any(sign in reason.lower() for sign in signs):
-        return f"{path}: the gzip stream is corrupt or truncated ({reason}); download it again"
-    return f"{path}: not a valid Tardis {dataset.name} file: {reason}"
+def _described(name: object, dataset: Dataset, error: Exception) -> TardisFormatError:
+    if isinstance(error, TardisFormatError):
+        return error
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    signs = ("gzip", "inflate", "truncated", "end-of-stream", "compressed file", "crc")
+    if isinstance(error, EOFError) or any(sign in reason.lower() for sign in signs):
+        return TardisGzipError(
+            f"{name}: the gzip stream is corrupt or truncated ({reason}); download it again"
+        )
+    return TardisFormatError(f"{name}: not a valid Tardis {dataset.name} file: {reason}")
