@@ -406,7 +406,7 @@ class TardisSource(ConfigurableResource):
             concurrency=1,
             skip_if_exists=False,
         )
-        attempts = _FailedAttempts()
+        attempts = _FailedAttempts(staging)
         try:
             with attempts.recorded():
                 asyncio.run(asyncio.wait_for(download, timeout=self.deadline_seconds))
@@ -500,31 +500,35 @@ def inspect(path: Path) -> Inspection:
 class _FailedAttempts(logging.Handler):
     """The errors tardis-dev's retry loop met for one file, caught from its debug log
     (``download attempt failed for %s, retrying in %.2fs: %s``): its loop keeps them to
-    itself, and the deadline's message needs the last one."""
+    itself, and the deadline's message needs the last one. Only this file's attempts
+    count (the first argument is its destination, inside ``staging``): downloads in other
+    threads log to the same logger."""
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Path) -> None:
         super().__init__(level=logging.DEBUG)
+        self.staging = str(staging)
         self.failures: list[BaseException] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else ()
-        if record.msg.startswith("download attempt failed") and args:
+        if not (str(record.msg).startswith("download attempt failed") and len(args) == 3):
+            return
+        if str(args[0]).startswith(self.staging):
             cause = args[-1]
             self.failures.append(cause if isinstance(cause, BaseException) else Exception(cause))
 
     @contextmanager
     def recorded(self) -> Iterator[None]:
         logger = logging.getLogger("tardis_dev._http")
-        level, propagate = logger.level, logger.propagate
-        logger.addHandler(self)
+        # Left so for good (other downloads may be recording): the attempts are summed up
+        # in one message when a file fails, not logged one by one.
         logger.setLevel(logging.DEBUG)
-        logger.propagate = False  # the attempts are summed up in one message, not logged each
+        logger.propagate = False
+        logger.addHandler(self)
         try:
             yield
         finally:
             logger.removeHandler(self)
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 def _failure_cause(error: BaseException, silence_seconds: int) -> str:
