@@ -86,7 +86,7 @@ bench: $(STAMP)
 
 # The fault matrix against the real components (README, "Faults"); too long for make test.
 chaos: $(STAMP)
-	$(BIN)/python -m chaos --out chaos/latest.md
+	$(BIN)/python -m chaos
 
 clean:
 	rm -rf data sample $(DAGSTER_HOME)
