@@ -281,3 +281,26 @@ def test_the_production_ui_is_reached_only_through_iap() -> None:
     assert ingress["dagsterWebserver"]["host"] in domains
     guide = (REPO / "deploy/README.md").read_text()
     assert "## 6. The UI behind IAP" in guide and "roles/iap.httpsResourceAccessor" in guide
+
+
+def test_kubernetes_runs_the_image_as_its_non_root_user() -> None:
+    dockerfile = dockerfile_instructions((REPO / "Dockerfile").read_text())
+    uid = int(
+        [arguments for keyword, arguments in dockerfile if keyword == "USER"][-1].split(":")[0]
+    )
+    [deployment] = VALUES["dagster-user-deployments"]["deployments"]
+    assert deployment["podSecurityContext"]["runAsNonRoot"] is True
+    assert deployment["podSecurityContext"]["runAsUser"] == uid
+    assert deployment["securityContext"]["allowPrivilegeEscalation"] is False
+    helm_runs = VALUES["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]
+    instance_runs = INSTANCE["run_launcher"]["config"]["run_k8s_config"]
+    for pod, container in (
+        (helm_runs["podSpecConfig"], helm_runs["containerConfig"]),
+        (instance_runs["pod_spec_config"], instance_runs["container_config"]),
+    ):
+        assert pod["security_context"] == {
+            "run_as_non_root": True,
+            "run_as_user": uid,
+            "run_as_group": uid,
+        }
+        assert container["security_context"] == {"allow_privilege_escalation": False}
