@@ -4,7 +4,7 @@ socket, the ``live_candles_{tf}`` tables and the features out."""
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from live.events import LiveEvent
 from live.features import LiveFeatures, lake_history
@@ -23,14 +23,14 @@ DEFINITION_DAYS = 7
 
 
 def published_data_types(
-    lake_root: str, feeds: dict[str, Collection[str]], today: datetime | None = None
+    lake_root: str, feeds: dict[str, Collection[str]], today: date | None = None
 ) -> dict[str, frozenset[str]]:
     """Per instrument key, the data types its bars read: those Tardis publishes for it
     (the lake's latest instrument definitions) that its venue's feed carries. Instruments
     without definitions are left out (a type then counts once a tick of it came)."""
     lake = Lake(lake_root)
     found: dict[str, frozenset[str]] = {}
-    day = (today or datetime.now(UTC)).date()
+    day = today or datetime.now(UTC).date()
     for venue, carried in feeds.items():
         for back in range(DEFINITION_DAYS):
             try:

@@ -14,6 +14,7 @@ before it: the tables never hold a bar twice.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Collection
@@ -93,6 +94,7 @@ class LiveService:
         self._features: asyncio.Queue[LiveBar | None] = asyncio.Queue()
         self._closed_at = 0.0
         self._inbox: asyncio.Queue[object] | None = None
+        self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
 
     async def run(self, events: AsyncIterator[LiveEvent]) -> None:
@@ -118,8 +120,10 @@ class LiveService:
                 if self._process(batch):
                     break
         finally:
-            for helper in helpers[:3]:
+            # The feed and the timer stop now; the writer and the features finish their work.
+            for helper in helpers[:2]:
                 helper.cancel()
+            self._stopping.set()
             await self._features.put(None)
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._store()
@@ -219,8 +223,9 @@ class LiveService:
             self._features.put_nowait(bar)
 
     async def _store_every(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.flush_seconds)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.flush_seconds)
             await self._store()
 
     async def _store(self) -> None:
