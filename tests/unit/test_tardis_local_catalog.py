@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import gzip
+import io
 from datetime import UTC, date, datetime
 
+import pyarrow.csv as pacsv
 import pytest
 
 from tardis_local import catalog
+from tardis_local.generate import dataset_bytes
 
 HORIZON = datetime(2024, 2, 1, tzinfo=UTC)
 
@@ -103,3 +108,37 @@ def test_instrument_records_agree_with_themselves(exchange: str) -> None:
         else:
             kind = "inverse" if item["inverse"] else "linear"
             assert item["contractType"] == f"{kind}_{item['type']}"
+
+
+def test_a_busy_venue_lists_liquid_perpetuals_that_generate_like_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(
+        catalog._INSTRUMENTS,
+        "binance-futures",
+        copy.deepcopy(catalog._INSTRUMENTS["binance-futures"]),
+    )
+    listed = catalog.list_liquid_perpetuals("binance-futures", 40)
+
+    assert len(listed) == len(set(listed)) == 40
+    assert listed[:3] == ["BTCUSDT", "ETHUSDT", "1000PEPEUSDT"]  # its own first
+    assert catalog.list_liquid_perpetuals("binance-futures", 40) == listed  # idempotent
+    sui = catalog.instrument("binance-futures", "SUIUSDT")
+    assert (sui["type"], sui["contractType"], sui["baseCurrency"]) == (
+        "perpetual",
+        "linear_perpetual",
+        "SUI",
+    )
+    details = catalog.exchange_details("binance-futures", datetime(2024, 3, 10, tzinfo=UTC))
+    assert {"SUIUSDT", "CRVUSDT"} <= {s["id"] for s in details["datasets"]["symbols"]}
+    body = dataset_bytes(
+        "binance-futures", "trades", "SUIUSDT", date(2024, 3, 1), rows_per_day=5_000
+    )
+    trades = pacsv.read_csv(io.BytesIO(gzip.decompress(body))).to_pandas()
+    assert set(trades["symbol"]) == {"SUIUSDT"}
+    # Near SUI's reference price, on its 0.0001 tick and 0.1 lot.
+    assert 1.0 < trades["price"].median() < 2.2
+    assert ((trades["price"] * 10_000).round() - trades["price"] * 10_000).abs().max() < 1e-6
+    assert ((trades["amount"] * 10).round() - trades["amount"] * 10).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="can list 40 linear USDT perpetuals, not 41"):
+        catalog.list_liquid_perpetuals("binance-futures", 41)
