@@ -425,7 +425,59 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     """
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    producer = threading.Thread(
+        target=_produce, args=(items, buffer, stop), name="lake-prefetch", daemon=True
+    )
+    producer.start()
+    try:
+        yield from _drained(buffer)
+    finally:
+        stop.set()
+        producer.join()
 
+
+class ReadAhead(Iterable[T]):
+    """What ``read()`` gives, produced by a background thread from the moment this is
+    made, up to ``depth`` ahead, before anyone iterates: a venue-day's next file parses
+    while the lake writes the current one.
+
+    The first iteration takes the items from that thread (its exceptions raised there);
+    a later one (the writer's after a ``ReadAgain``) calls ``read()`` afresh. ``close()``
+    stops the thread, for items that will never be wanted.
+    """
+
+    def __init__(self, read: Callable[[], Iterable[T]], depth: int = 1) -> None:
+        self._read = read
+        self._buffer: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._taken = False
+        self._producer = threading.Thread(
+            target=_produce,
+            args=(read(), self._buffer, self._stop),
+            name="lake-read-ahead",
+            daemon=True,
+        )
+        self._producer.start()
+
+    def __iter__(self) -> Iterator[T]:
+        if self._taken:
+            return iter(self._read())
+        self._taken = True
+        return self._drain()
+
+    def _drain(self) -> Iterator[T]:
+        try:
+            yield from _drained(self._buffer)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the thread (at once when it waits to hand over; after its current item)."""
+        self._stop.set()
+        self._producer.join()
+
+
+def _produce(items: Iterable[object], buffer: queue.Queue, stop: threading.Event) -> None:
     def offer(item: object) -> bool:
         while not stop.is_set():
             try:
@@ -435,28 +487,23 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_END)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            offer(_Raised(error))
-
-    producer = threading.Thread(target=produce, name="lake-prefetch", daemon=True)
-    producer.start()
     try:
-        while True:
-            item = buffer.get()
-            if item is _END:
+        for item in items:
+            if not offer(item):
                 return
-            if isinstance(item, _Raised):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        producer.join()
+        offer(_END)
+    except BaseException as error:  # handed to the consumer, which re-raises it
+        offer(_Raised(error))
+
+
+def _drained(buffer: queue.Queue) -> Iterator[T]:
+    while True:
+        item = buffer.get()
+        if item is _END:
+            return
+        if isinstance(item, _Raised):
+            raise item.error
+        yield item
 
 
 _END = object()

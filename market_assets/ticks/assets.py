@@ -1,7 +1,7 @@
 """Raw tick assets: Tardis files parsed, validated and streamed into the lake as they are read."""
 
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from functools import partial
 
 import pandera.errors
 import pandera.pyarrow as pap
@@ -22,7 +22,7 @@ from market_assets.ticks.downloads import fetched_files
 from market_assets.ticks.tardis_csv import TardisFormatError, TardisGzipError, read_tardis_csv
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import VenueUniverse
-from resources.lake import LakeFile, ReadAgain, TickStream
+from resources.lake import LakeFile, ReadAgain, ReadAhead, TickStream, row_groups
 from resources.tardis import SourceFile, TardisSource, as_failure
 from resources.universe import UniverseResource
 
@@ -109,8 +109,13 @@ def build_tick_asset(tick_type: TickType, partitions: PartitionsDefinition) -> A
             downloads = [(symbol, file_name(key), {symbol: key}) for symbol, key in instruments]
 
         def files() -> Iterator[LakeFile]:
+            # Each file's rows are parsed and checked ahead, from the moment it has
+            # downloaded, while the lake writes the file before it: two files in flight.
             symbols = [symbol for symbol, _, _ in downloads]
-            with closing(fetched_files(tardis, venue, data_type, day, symbols)) as fetched:
+            started: list[ReadAhead] = []
+            waiting: LakeFile | None = None
+            fetched = fetched_files(tardis, venue, data_type, day, symbols, held=2)
+            try:
                 for number, (symbol, name, keys) in enumerate(downloads, 1):
                     with as_failure():
                         source = next(fetched)
@@ -119,13 +124,23 @@ def build_tick_asset(tick_type: TickType, partitions: PartitionsDefinition) -> A
                         f"{source.size_bytes:,} bytes from {source.url}"
                     )
                     rows = SourceRows(tardis, source, tick_type, keys)
-                    yield LakeFile(
+                    check = schema_check(schema, source)
+                    started.append(ReadAhead(partial(row_groups, rows, check)))
+                    following = LakeFile(
                         name=name,
                         schema=dataset.schema,
-                        batches=rows,
+                        batches=started[-1],
                         source=rows.provenance,
-                        check=schema_check(schema, source),
                     )
+                    if waiting is not None:
+                        yield waiting
+                    waiting = following
+                if waiting is not None:
+                    yield waiting
+            finally:
+                for ahead in started:
+                    ahead.close()
+                fetched.close()
 
         return Output(
             TickStream(files()),
