@@ -8,8 +8,8 @@ exactly the bar's ticks plus the state rows carried from before it. The batch fu
 lays the bars of the window it is given (``span_us``): given the bar's own window, its
 one bar is the live bar, so live and batch bars come out of one implementation.
 
-Partial updates of an open bar come from the batch trade reductions
-(``TradeBars.columns``) over the bar's trades so far.
+Partial updates of an open bar fold the batch trade reductions of each micro-batch
+(``live.partials``); they are previews, the closed bar is the batch function's.
 """
 
 from bisect import bisect_left
@@ -19,19 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 from live.bars import LiveBar, plain_rows
-from live.slots import INPUTS, STATE_INPUTS, SlotRows, carry, input_schema
+from live.partials import RunningBar
+from live.slots import INPUTS, SIDE_CODE, STATE_INPUTS, SlotRows, carry, input_schema
 from market_assets.candles.bars import (
     GRID_SECONDS,
     US_PER_DAY,
     US_PER_SECOND,
-    floats,
-    micros,
-    rows_between,
-    side_codes,
 )
 from market_assets.candles.build import InstrumentDay, instrument_candles
 from market_assets.candles.columns import CANDLES, TRADE_FIELDS
-from market_assets.candles.trade_bars import TradeBars, TradeTape
 
 GRID_US = GRID_SECONDS * US_PER_SECOND
 NO_TRADE_COLUMNS = [f.name for f in CANDLES.schema if f.name not in TRADE_FIELDS][2:]
@@ -80,6 +76,9 @@ class InstrumentBars:
             name: dict.fromkeys(STATE_INPUTS) for name in self.timeframes
         }
         self.late_ticks = 0
+        # Trades not yet in a partial update, and the open bars' running partials.
+        self._fresh: list[tuple] = []
+        self._running: dict[tuple[str, int], RunningBar] = {}
         self._columns = {name: columns for name, columns in INPUTS.values()}
 
     def add(self, data_type: str, row: dict[str, object]) -> int | None:
@@ -98,6 +97,16 @@ class InstrumentBars:
             rows = self.open[name][slot] = SlotRows(columns)
         rows.append(row)
         self.seen.add(name)
+        if name == "trades":
+            self._fresh.append(
+                (
+                    row["timestamp"],
+                    row["local_timestamp"],
+                    row["price"],
+                    row["amount"],
+                    SIDE_CODE[row["side"]],
+                )
+            )
         return slot
 
     def close_until(self, clock_us: int, outage: OutageCheck, now_us: int) -> list[LiveBar]:
@@ -118,6 +127,8 @@ class InstrumentBars:
             if window_end > first:
                 bars += self._bars(timeframe, window_start, window_end, opening_carry[timeframe])
         self.closed_us = last
+        for entry in [e for e in self._running if e[1] + self.timeframes[e[0]] <= last]:
+            del self._running[entry]
         # Only the open day bar still reads earlier slots.
         day_start = last - last % US_PER_DAY
         for slots, tables in self.closed.values():
@@ -142,35 +153,36 @@ class InstrumentBars:
             for bar in bars
         ]
 
-    def partial(self, timeframe: str, slot_us: int, outage: OutageCheck, now_us: int) -> LiveBar:
-        """The open ``timeframe`` bar holding slot ``slot_us``, from its trades so far."""
-        bar_us = self.timeframes[timeframe]
-        start = slot_us - slot_us % bar_us
-        parts = [
-            _trade_arrays(table) for table in self._closed_tables("trades", start, start + bar_us)
-        ]
-        parts += [
-            rows.trade_arrays()
-            for slot, rows in sorted(self.open["trades"].items())
-            if start <= slot < start + bar_us
-        ]
-        ts, local, price, amount, side = (
-            np.concatenate([part[i] for part in parts]) if parts else _EMPTY[i] for i in range(5)
-        )
-        order, ts = rows_between(ts, start, start + bar_us)
-        tape = TradeTape(start, ts, local[order], price[order], amount[order], side[order], bar_us)
-        columns = TradeBars(tape).columns(bar_us // US_PER_SECOND)
-        row: dict[str, object] = {"instrument_key": self.instrument_key, "timestamp": start}
-        for name, (values, valid) in columns.items():
-            if valid is not None and not valid[0]:
-                row[name] = None
-            elif name == "timestamp_out":
-                row[name] = int(values[0])
-            else:
-                row[name] = values[0].item()
-        row |= dict.fromkeys(NO_TRADE_COLUMNS)
-        complete = start >= self.start_us and not outage(start, start + bar_us)
-        return LiveBar(timeframe, row, True, complete, now_us)
+    def partials(
+        self, timeframes: tuple[str, ...], outage: OutageCheck, now_us: int
+    ) -> list[LiveBar]:
+        """The open bars of ``timeframes`` that trades added since the last call touched,
+        updated with them (``live.partials``)."""
+        if not self._fresh:
+            return []
+        ts, local, price, amount, side = (np.asarray(c) for c in zip(*self._fresh, strict=True))
+        self._fresh = []
+        side = side.astype(np.int8)
+        updates = []
+        for timeframe in timeframes:
+            bar_us = self.timeframes[timeframe]
+            starts = ts - ts % bar_us
+            for start in np.unique(starts).tolist():
+                if start + bar_us <= self.closed_us:
+                    continue
+                chosen = starts == start
+                running = self._running.get((timeframe, start))
+                if running is None:
+                    running = self._running[(timeframe, start)] = RunningBar(start)
+                running.fold(
+                    ts[chosen], local[chosen], price[chosen], amount[chosen], side[chosen], bar_us
+                )
+                row: dict[str, object] = {"instrument_key": self.instrument_key, "timestamp": start}
+                row |= running.values
+                row |= dict.fromkeys(NO_TRADE_COLUMNS)
+                complete = start >= self.start_us and not outage(start, start + bar_us)
+                updates.append(LiveBar(timeframe, row, True, complete, now_us))
+        return updates
 
     def _close_slot(self, start: int) -> None:
         """Slot ``start``'s rows become tables; the state carried past it is updated, and
@@ -226,22 +238,3 @@ class InstrumentBars:
 
     def _inputs(self) -> Iterable[str]:
         return self.published if self.published is not None else self.seen
-
-
-_EMPTY = (
-    np.zeros(0, np.int64),
-    np.zeros(0, np.int64),
-    np.zeros(0, np.float64),
-    np.zeros(0, np.float64),
-    np.zeros(0, np.int8),
-)
-
-
-def _trade_arrays(table: pa.Table) -> tuple[np.ndarray, ...]:
-    return (
-        micros(table["timestamp"]),
-        micros(table["local_timestamp"]),
-        floats(table["price"]),
-        floats(table["amount"]),
-        side_codes(table["side"]),
-    )

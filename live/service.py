@@ -164,15 +164,16 @@ class LiveService:
                 log.warning(f"{event.venue}: feed back after {down:.1f} s")
             elif event is _END:
                 ended = True
-        for (venue, key), slots in touched.items():
+        for venue, key in touched:
             builder, clock = self.builders[venue][key], self.clocks[venue]
-            for timeframe in self.settings.partial_timeframes:
-                topic = ("candles", builder.instrument_key, timeframe)
-                if not self.hub.wants(topic, partial=True):
-                    continue
-                for slot in sorted(slots):
-                    bar = builder.partial(timeframe, slot, clock.outage_overlaps, now_us)
-                    self.hub.publish(topic, bar, partial=True)
+            wanted = tuple(
+                tf
+                for tf in self.settings.partial_timeframes
+                if self.hub.wants(("candles", key, tf), partial=True)
+            )
+            # With nobody asking, the fresh trades are simply let go.
+            for bar in builder.partials(wanted, clock.outage_overlaps, now_us):
+                self.hub.publish(("candles", key, bar.timeframe), bar, partial=True)
         if ended or self.wall() - self._closed_at >= self.settings.close_seconds:
             self._close(now_us)
             self._closed_at = self.wall()

@@ -75,17 +75,6 @@ class SlotRows:
                 arrays.append(pa.array(values, field.type))
         return pa.Table.from_arrays(arrays, schema=schema)
 
-    def trade_arrays(self) -> tuple[np.ndarray, ...]:
-        """(exchange µs, receive µs, price, amount, side code) of trade rows, arrival order."""
-        ts, local, side, price, amount = (self.values[self.columns.index(n)] for n in TRADE_INPUT)
-        return (
-            np.asarray(ts, dtype=np.int64),
-            np.asarray(local, dtype=np.int64),
-            np.asarray([np.nan if p is None else p for p in price], dtype=np.float64),
-            np.asarray([np.nan if a is None else a for a in amount], dtype=np.float64),
-            np.asarray([SIDE_CODE[s] for s in side], dtype=np.int8),
-        )
-
 
 def carry(table: pa.Table) -> pa.Table:
     """The rows of a state table that a later bar can still read (module docstring), in

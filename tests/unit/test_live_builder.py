@@ -4,6 +4,8 @@ candles of the same ticks for every timeframe."""
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from live.builder import InstrumentBars
 from live.replay import ticks_in_receive_order
 from market_assets.candles.bars import midnight_us
@@ -109,24 +111,32 @@ def test_late_ticks_are_counted_and_outages_and_the_start_mark_bars_incomplete()
     ]
 
 
-def test_partial_updates_agree_with_the_closed_bar() -> None:
+def test_partial_updates_fold_micro_batches_and_agree_with_the_closed_bar() -> None:
     bars = InstrumentBars(KEY, T0, {"15s": 15, "1m": 60}, ["trades"])
     for n in range(6):
-        slot = bars.add("trades", trade(T0 + n * 2 * S, 10.0 + n, 1.0, "buy"))
-    assert slot is not None
-    partial = bars.partial("1m", slot, never, 3)
-    assert partial.partial and partial.timestamp_us == T0
-    assert (partial.row["open"], partial.row["close"], partial.row["trade_count"]) == (
-        10.0,
-        15.0,
-        6,
-    )
+        assert bars.add("trades", trade(T0 + S + n * 2 * S, 10.0 + n, 1.0, "buy")) is not None
+    first, _ = bars.partials(("15s", "1m"), never, 3)
+    assert (first.timeframe, first.row["trade_count"], first.row["close"]) == ("15s", 6, 15.0)
+    # A second micro-batch, with a trade stamped before all others: the new open.
+    bars.add("trades", trade(T0 + 100_000, 9.0, 2.0, "sell"))
+    bars.add("trades", trade(T0 + 30 * S, 16.0, 1.0, "buy"))
+    fifteen, thirty, partial = bars.partials(("15s", "1m"), never, 3)
+    assert (fifteen.row["open"], fifteen.row["trade_count"]) == (9.0, 7)
+    assert (thirty.timestamp_us, thirty.row["trade_count"]) == (T0 + 30 * S, 1)
+    assert partial.partial and partial.timeframe == "1m" and partial.timestamp_us == T0
+    assert (partial.row["open"], partial.row["close"], partial.row["trade_count"]) == (9.0, 16.0, 8)
+    assert (partial.row["high"], partial.row["low"]) == (16.0, 9.0)
+    assert partial.row["delay_median_ms"] is None  # does not combine: the closed bar has it
     assert partial.row["best_bid"] is None  # only the trade columns are updated
+    assert bars.partials(("15s", "1m"), never, 3) == []  # nothing new
     [*_, minute] = bars.close_until(T0 + 60 * S, never, 4)
     trade_columns = [name for name, value in partial.row.items() if value is not None]
-    assert {name: minute.row[name] for name in trade_columns} == {
-        name: partial.row[name] for name in trade_columns
-    }
+    assert len(trade_columns) > 20
+    for name in trade_columns:
+        expected = partial.row[name]
+        assert minute.row[name] == (
+            pytest.approx(expected, rel=1e-12) if isinstance(expected, float) else expected
+        ), name
 
 
 def test_a_generated_day_gives_the_batch_candles_of_every_timeframe(tmp_path: Path) -> None:
