@@ -19,7 +19,7 @@ DEMO_QUERY := SELECT venue, instrument_key, count(*) AS bars, sum(trade_count) A
 	round(sum(quote_volume) / sum(volume), 2) AS vwap FROM warehouse.candles_1h \
 	WHERE date = DATE '2024-01-01' GROUP BY ALL ORDER BY ALL
 
-.PHONY: install demo test lint ui bench chaos clean
+.PHONY: install demo test lint ui bench chaos clean live
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The live service on this machine (README "Live bars"): the universe's feeds in, bars out.
+live: $(STAMP)
+	$(BIN)/python -m live serve
+
 bench: $(STAMP)
 	$(BIN)/python bench/materialize.py
 	$(BIN)/python bench/ingest_trades.py
@@ -83,6 +87,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/features.py
 	$(BIN)/python bench/gap_report.py
 	$(BIN)/python bench/reader.py
+	$(BIN)/python bench/live.py
 
 # The fault matrix against the real components (README, "Faults"); too long for make test.
 chaos: $(STAMP)
