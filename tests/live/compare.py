@@ -1,8 +1,8 @@
 """Live rows against batch rows, column by column.
 
 Exact equality, except the time-weighted book columns: the batch integrates from the
-day's start, the live bar from its own open, so their last bits differ (relative 1e-9 or absolute 1e-12
-allowed)."""
+day's start, the live bar from its own open, so their last bits differ (relative 1e-9 or
+absolute 1e-12 allowed)."""
 
 import math
 
