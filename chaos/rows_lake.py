@@ -121,9 +121,10 @@ def disk_full() -> Result:
         with world(lake_root=str(mount / "lake")) as w:
             (mount / "lake").mkdir()
             filler = mount / "filler"
-            # Leave room for the first file only: the second write hits ENOSPC.
+            # Leave ~60 kB: the instrument definitions (10 kB) and BTCUSDT's trades (36 kB)
+            # fit, ETHUSDT's (32 kB) hits ENOSPC mid-write.
             subprocess.run(
-                ["dd", "if=/dev/zero", f"of={filler}", "bs=1k", "count=1900"], capture_output=True
+                ["dd", "if=/dev/zero", f"of={filler}", "bs=1k", "count=1988"], capture_output=True
             )
             run = w.materialize()
             partial = lake_state(lake_root(w)).partial_visible(reference_trades())
