@@ -130,7 +130,7 @@ def disk_full() -> Result:
             partial = lake_state(lake_root(w)).partial_visible(reference_trades())
             staging = list((mount / "lake" / "_staging").glob("*"))
             filler.unlink()
-            said = run.line_with("full") or run.line_with("No space left")
+            said = run.line_with("the disk holding the lake is full", "MARKET_DATA_ROOT")
             result = settle(
                 w,
                 "lake",
@@ -138,7 +138,7 @@ def disk_full() -> Result:
                 "fails naming the lake and the fix; nothing published",
                 run,
                 recovers=False,
-                says=("no space left",),
+                says=("the disk holding the lake is full",),
                 final=False,
             )
             observed = result.observed + (
