@@ -8,6 +8,7 @@
   127.0.0.1 only.
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -302,18 +303,24 @@ def _listening(group: int) -> list[tuple[str, str, int]]:
     return found
 
 
-def _stop(group: int) -> None:
-    """Ctrl-C for the whole process group, as a user stops `dagster dev`; SIGKILL for
-    what is left after a minute (the machine may be loaded)."""
-    os.killpg(group, signal.SIGINT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(1)
-    os.killpg(group, signal.SIGKILL)
+def _stop(process: subprocess.Popen) -> None:
+    """Ctrl-C for the whole process group, as a user stops `dagster dev`; then SIGTERM for
+    what outlives it (a code server otherwise waits out its heartbeat), SIGKILL last."""
+    os.killpg(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=60)  # reaped, so the group empties as its members exit
+    for last_word, grace in ((signal.SIGTERM, 5), (signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                process.wait(timeout=10)
+                return
+            time.sleep(0.5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, last_word)
+    process.wait(timeout=10)
 
 
 @pytest.mark.parametrize("how", ["make ui", "dagster dev"])
@@ -331,6 +338,7 @@ def test_the_embedded_ui_listens_on_loopback_only(how: str, tmp_path: Path) -> N
         command = [
             "make", "-s", "-o", ".venv/.installed", "-o", f"{home}/dagster.yaml", "ui",
             f"DAGSTER_HOME={home}", f"SAMPLE={mirror}", f"UI_PORT={port}",
+            f"CURDIR={tmp_path}",  # its lake ($(CURDIR)/data) in the test's folder
         ]  # fmt: skip
     else:
         # README: `DAGSTER_HOME=... dagster dev` from the repository root, own variables.
@@ -352,7 +360,7 @@ def test_the_embedded_ui_listens_on_loopback_only(how: str, tmp_path: Path) -> N
                 time.sleep(1)
         listening = _listening(process.pid)
     finally:
-        _stop(process.pid)
+        _stop(process)
         log.close()
     assert any(port == found for _, _, found in listening), listening
     assert {address for _, address, _ in listening} == {"127.0.0.1"}, listening
