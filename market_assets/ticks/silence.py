@@ -9,6 +9,8 @@ import numpy as np
 SILENCE_FACTOR = 100
 # ...and at least this long: busy instruments pause for seconds without anything missing.
 SILENCE_FLOOR_SECONDS = 300
+# The median's counting buckets: 2**17 of them over the high bits of the gaps.
+_HIGH_BITS = 17
 
 
 @dataclass(frozen=True)
@@ -36,25 +38,55 @@ def longest_silence(timestamps_us: np.ndarray, day_start_us: int, day_end_us: in
     longest gaps, the earliest is reported.
     """
     inside = timestamps_us[(timestamps_us >= day_start_us) & (timestamps_us < day_end_us)]
+    if not inside.size:
+        whole = (day_end_us - day_start_us) / 1e6
+        return Silence(_utc(day_start_us), _utc(day_end_us), whole, whole)
     steps = np.diff(inside)
     # A day's file is ordered by receive time, so its exchange times are nearly sorted:
-    # one linear pass says whether a sort is needed, and timsort is linear on such runs.
+    # one linear pass says whether a sort is needed, and timsort is linear on such runs
+    # (``inside`` is a copy already, sorted in place).
     if (steps < 0).any():
-        inside = np.sort(inside, kind="stable")
+        inside.sort(kind="stable")
         steps = np.diff(inside)
-    # Repeated timestamps make zero steps, which never win against the day's end (> 0):
-    # the gaps between distinct timestamps are read without first making them unique.
-    edges = np.concatenate(([day_start_us], inside, [day_end_us]))
-    gaps = np.diff(edges)
-    longest = int(np.argmax(gaps))
+    # The gaps are the day's start to the first tick, the steps, the last tick to the
+    # day's end; repeated timestamps make zero steps, which never win against the last
+    # gap (> 0), so distinct timestamps need not be made unique first.
+    first, last = int(inside[0]) - day_start_us, day_end_us - int(inside[-1])
+    middle = int(np.argmax(steps)) if steps.size else -1
+    widest = int(steps[middle]) if steps.size else -1
+    if first >= widest and first >= last:
+        bounds = (day_start_us, int(inside[0]))
+    elif widest >= last:
+        bounds = (int(inside[middle]), int(inside[middle + 1]))
+    else:
+        bounds = (int(inside[-1]), day_end_us)
+    gap = bounds[1] - bounds[0]
     distinct = steps[steps > 0]
-    usual = float(np.median(distinct)) / 1e6 if distinct.size else float(gaps[longest]) / 1e6
     return Silence(
-        start=_utc(int(edges[longest])),
-        end=_utc(int(edges[longest + 1])),
-        seconds=float(gaps[longest]) / 1e6,
-        usual_spacing_seconds=usual,
+        start=_utc(bounds[0]),
+        end=_utc(bounds[1]),
+        seconds=gap / 1e6,
+        usual_spacing_seconds=_median(distinct) / 1e6 if distinct.size else gap / 1e6,
     )
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of positive int64 ``values``, by counting: linear however many
+    values repeat (timestamps in whole milliseconds make gaps that repeat by the
+    million, on which numpy's partition slows down a hundredfold). The high bits are
+    counted first, then the low bits of the values in the bucket holding the middle."""
+    shift = max(0, int(values.max()).bit_length() - _HIGH_BITS)
+    high = values >> shift
+    below = np.cumsum(np.bincount(high))
+
+    def kth(k: int) -> int:  # the k-th smallest, from 0
+        bucket = int(np.searchsorted(below, k, side="right"))
+        rank = k - (int(below[bucket - 1]) if bucket else 0)
+        low = values[high == bucket] & ((1 << shift) - 1)
+        return (bucket << shift) | int(np.searchsorted(np.cumsum(np.bincount(low)), rank, "right"))
+
+    half = values.size // 2
+    return float(kth(half)) if values.size % 2 else (kth(half - 1) + kth(half)) / 2
 
 
 def _utc(microseconds: int) -> datetime:
