@@ -162,13 +162,17 @@ def _stream_bigquery(client: Any, table: str, rows: pa.Table) -> int:
 
 
 def live_tables(environment: Environment) -> LiveTables:
-    """The tables of ``live_tables_url(environment)``."""
+    """The tables of ``live_tables_url(environment)`` (a DuckDB file's folder is created:
+    a fresh lake root may not exist yet)."""
     manager = warehouse_from_url(
         live_tables_url(environment),
         environment.lake_root,
         bigquery_emulator_host=environment.bigquery_emulator_host,
     )
-    return LiveTables(manager.dialect())
+    dialect = manager.dialect()
+    if isinstance(dialect, DuckDBDialect):
+        os.makedirs(os.path.dirname(os.path.abspath(dialect.database)), exist_ok=True)
+    return LiveTables(dialect)
 
 
 def live_tables_url(environment: Environment) -> str:
