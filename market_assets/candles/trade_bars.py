@@ -1,6 +1,7 @@
 """Trade and liquidation features: a day's trades as a tape in bar order, reduced per bar
 (semantics: the ``market_assets.candles.bars`` docstring)."""
 
+import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -83,21 +84,57 @@ class TradeBars:
 
     def columns_by_timeframe(self, timeframes: Iterable[int]) -> dict[int, dict[str, Column]]:
         """``columns`` for several timeframes (seconds), computed side by side: numpy's
-        reductions and partitions release the GIL, so threads use every core."""
+        reductions and partitions release the GIL, so threads use every core. What folds
+        exactly from finer bars into coarser ones (counts, extremes, integer sums) is
+        reduced over the trades once, on the grid every timeframe's bars are made of."""
         timeframes = list(timeframes)
         if len(timeframes) < 2:
             return {seconds: self.columns(seconds) for seconds in timeframes}
+        finest = self.extremes(math.gcd(*timeframes))
         with ThreadPoolExecutor(min(len(timeframes), os.cpu_count() or 1)) as pool:
-            return dict(zip(timeframes, pool.map(self.columns, timeframes), strict=True))
+            built = pool.map(lambda seconds: self.columns(seconds, finest), timeframes)
+            return dict(zip(timeframes, built, strict=True))
 
-    def columns(self, seconds: int) -> dict[str, Column]:
-        """The trade columns for every bar of ``seconds`` (see module docstring)."""
+    def extremes(self, seconds: int) -> "Extremes":
+        """The exactly foldable features of every bar of ``seconds``."""
+        tape = self.tape
+        starts, counts = tape.segments(seconds)
+        traded = counts > 0
+        first = starts[traded]
+
+        def reduced(
+            ufunc: np.ufunc, values: np.ndarray, empty: float, dtype: type = np.float64
+        ) -> np.ndarray:
+            out = np.full(counts.size, empty, dtype=dtype)
+            if first.size:
+                out[traded] = ufunc.reduceat(values, first, dtype=dtype)
+            return out
+
+        delay = self.delay_us
+        least, most = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+        return Extremes(
+            seconds=seconds,
+            high=reduced(np.maximum, tape.price, -np.inf),
+            low=reduced(np.minimum, tape.price, np.inf),
+            max_trade_size=reduced(np.maximum, tape.amount, -np.inf),
+            delay_min_us=reduced(np.minimum, delay, most, np.int64),
+            delay_max_us=reduced(np.maximum, delay, least, np.int64),
+            # Summed as integers: exact, whatever the order.
+            delay_sum_us=reduced(np.add, delay, 0, np.int64),
+            out_us=reduced(np.maximum, tape.local, least, np.int64),
+            side_counts=tuple(reduced(np.add, mask, 0, np.int64) for mask in self.side_mask),
+        )
+
+    def columns(self, seconds: int, finer: "Extremes | None" = None) -> dict[str, Column]:
+        """The trade columns for every bar of ``seconds`` (see module docstring); ``finer``:
+        the extremes of a grid whose bars make up these (else reduced here)."""
         tape = self.tape
         starts, counts = tape.segments(seconds)
         bars = counts.size
         traded = counts > 0
         first = starts[traded]
         last = first + counts[traded] - 1
+        extremes = (finer or self.extremes(seconds)).folded(seconds)
 
         def reduced(ufunc: np.ufunc, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
             out = np.full(bars, empty, dtype=np.float64)
@@ -110,29 +147,20 @@ class TradeBars:
             out[traded] = values[rows]
             return out
 
+        def where_traded(values: np.ndarray) -> np.ndarray:
+            return np.where(traded, values, 0).astype(np.float64)
+
         volume = reduced(np.add, tape.amount)
         quote_volume = reduced(np.add, self.notional)
-        delay_sum = np.zeros(bars, dtype=np.int64)
-        if first.size:
-            # Summed as integers: exact, whatever the order.
-            delay_sum[traded] = np.add.reduceat(self.delay_us, first, dtype=np.int64)
+        delay_sum = np.where(traded, extremes.delay_sum_us, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             vwap = quote_volume / volume
             mean_size = volume / counts
             delay_mean = delay_sum / counts / 1_000
-        out_us = np.zeros(bars, dtype=np.int64)
-        if first.size:
-            out_us[traded] = np.maximum.reduceat(tape.local, first)
-        side_counts = []
-        for mask in self.side_mask:
-            count = np.zeros(bars, dtype=np.int64)
-            if first.size:
-                count[traded] = np.add.reduceat(mask, first, dtype=np.int64)
-            side_counts.append(count)
         columns: dict[str, Column] = {
             "open": (at(tape.price, first), traded),
-            "high": (reduced(np.maximum, tape.price), traded),
-            "low": (reduced(np.minimum, tape.price), traded),
+            "high": (where_traded(extremes.high), traded),
+            "low": (where_traded(extremes.low), traded),
             "close": (at(tape.price, last), traded),
             "volume": (volume, None),
             "quote_volume": (quote_volume, None),
@@ -142,15 +170,15 @@ class TradeBars:
         for code, side in enumerate(SIDES):
             columns[f"{side}_volume"] = (reduced(np.add, self.side_amount[code]), None)
         for code, side in enumerate(SIDES):
-            columns[f"{side}_count"] = (side_counts[code], None)
+            columns[f"{side}_count"] = (extremes.side_counts[code], None)
         columns |= {
             "mean_trade_size": (mean_size, traded),
-            "max_trade_size": (reduced(np.maximum, tape.amount), traded),
-            "delay_min_ms": (reduced(np.minimum, self.delay_us) / 1_000, traded),
+            "max_trade_size": (where_traded(extremes.max_trade_size), traded),
+            "delay_min_ms": (where_traded(extremes.delay_min_us) / 1_000, traded),
             "delay_median_ms": (self._median_delay_ms(first, counts[traded], bars, traded), traded),
             "delay_mean_ms": (delay_mean, traded),
-            "delay_max_ms": (reduced(np.maximum, self.delay_us) / 1_000, traded),
-            "timestamp_out": (out_us, traded),
+            "delay_max_ms": (where_traded(extremes.delay_max_us) / 1_000, traded),
+            "timestamp_out": (np.where(traded, extremes.out_us, 0), traded),
         }
         return columns
 
@@ -167,6 +195,45 @@ class TradeBars:
         out = np.full(bars, np.nan)
         out[traded] = medians / 1_000
         return out
+
+
+@dataclass(frozen=True)
+class Extremes:
+    """Per bar of a grid of ``seconds``, the trade features that fold exactly into coarser
+    bars: extremes and integer sums (a bar without trades holds the fold's identity)."""
+
+    seconds: int
+    high: np.ndarray
+    low: np.ndarray
+    max_trade_size: np.ndarray
+    delay_min_us: np.ndarray
+    delay_max_us: np.ndarray
+    delay_sum_us: np.ndarray
+    out_us: np.ndarray
+    side_counts: tuple[np.ndarray, ...]
+
+    def folded(self, seconds: int) -> "Extremes":
+        """The same for bars of ``seconds``, a multiple of this grid's that starts on it."""
+        if seconds == self.seconds:
+            return self
+        if seconds % self.seconds:
+            raise ValueError(f"{seconds} s bars are not made of {self.seconds} s bars")
+        size = seconds // self.seconds
+
+        def fold(values: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
+            return ufunc.reduce(values.reshape(-1, size), axis=1)
+
+        return Extremes(
+            seconds=seconds,
+            high=fold(self.high, np.maximum),
+            low=fold(self.low, np.minimum),
+            max_trade_size=fold(self.max_trade_size, np.maximum),
+            delay_min_us=fold(self.delay_min_us, np.minimum),
+            delay_max_us=fold(self.delay_max_us, np.maximum),
+            delay_sum_us=fold(self.delay_sum_us, np.add),
+            out_us=fold(self.out_us, np.maximum),
+            side_counts=tuple(fold(counts, np.add) for counts in self.side_counts),
+        )
 
 
 def liquidation_columns(tape: TradeTape, seconds: int) -> dict[str, Column]:
