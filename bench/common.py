@@ -107,16 +107,15 @@ def dagster_environment(home: Path, **variables: str) -> dict[str, str]:
     return environment
 
 
-def materialize(selection: str, partition: str, environment: dict[str, str]) -> CliRun:
-    """``dagster asset materialize -m market_assets --select selection --partition partition``
-    run as a user runs it from the repository root, with ``environment``.
+def run_sampled(command: list[str], environment: dict[str, str]) -> tuple[float, str, float]:
+    """``command`` run from the repository root: wall seconds, its output (stdout and
+    stderr), and the peak RSS of its process tree in MB, sampled every 20 ms (Dagster's
+    helpers, a tail and an orphan watcher, are small and sampled with it).
 
     Raises SystemExit with the end of the output when the run does not succeed.
     """
     import psutil
 
-    command = [DAGSTER, "asset", "materialize", "-m", "market_assets"]
-    command += ["--select", selection, "--partition", partition]
     with tempfile.TemporaryFile("w+") as log:
         started = time.perf_counter()
         running = subprocess.Popen(
@@ -135,8 +134,20 @@ def materialize(selection: str, partition: str, environment: dict[str, str]) -> 
         output = log.read()
     if running.returncode != 0 or "RUN_SUCCESS" not in output:
         raise SystemExit(f"{' '.join(command)} failed:\n{output[-4000:]}")
+    return seconds, output, tree / 2**20
+
+
+def materialize(selection: str, partition: str, environment: dict[str, str]) -> CliRun:
+    """``dagster asset materialize -m market_assets --select selection --partition partition``
+    run as a user runs it from the repository root, with ``environment``.
+
+    Raises SystemExit with the end of the output when the run does not succeed.
+    """
+    command = [DAGSTER, "asset", "materialize", "-m", "market_assets"]
+    command += ["--select", selection, "--partition", partition]
+    seconds, _, tree_mb = run_sampled(command, environment)
     steps, materialized, checked = last_run_steps(Path(environment["DAGSTER_HOME"]))
-    return CliRun(seconds, steps, materialized, checked, tree / 2**20)
+    return CliRun(seconds, steps, materialized, checked, tree_mb)
 
 
 def last_run_steps(home: Path) -> tuple[dict[str, float], dict[str, set[str]], dict[str, set[str]]]:

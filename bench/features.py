@@ -39,7 +39,6 @@ import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, peak_rss_mb, report
+from common import dagster_environment, measure, peak_rss_mb, report, run_sampled
 from features_agreement import ATOL_SCALE, RTOL, agreement
 from features_polars import polars_timeframe
 from features_world import (
@@ -76,24 +75,14 @@ STEP_LOG = re.compile(
 
 
 def dagster_env(lake: Path, home: Path) -> dict[str, str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TARDIS_", "MARKET_DATA_", "DAGSTER_"))
-    }
-    environment.update(
-        DAGSTER_HOME=str(home),
-        MARKET_DATA_ROOT=str(lake),
-        MARKET_DATA_UNIVERSE=str(home / "universe.yaml"),
+    return dagster_environment(
+        home, MARKET_DATA_ROOT=str(lake), MARKET_DATA_UNIVERSE=str(home / "universe.yaml")
     )
-    return environment
 
 
 def run_cli(lake: Path, home: Path, day: date) -> dict[str, Any]:
     """The user's command for (day, venue): wall seconds, each timeframe's step seconds
     (the asset's and its checks'), peak RSS of its largest process and of its tree."""
-    import psutil
-
     command = [
         str(Path(sys.executable).with_name("dagster")),
         "asset",
@@ -105,25 +94,7 @@ def run_cli(lake: Path, home: Path, day: date) -> dict[str, Any]:
         "--partition",
         f"{day}|{VENUE}",
     ]
-    with tempfile.TemporaryFile("w+") as log:
-        started = time.perf_counter()
-        running = subprocess.Popen(
-            command, cwd=REPO, env=dagster_env(lake, home), stdout=log, stderr=log, text=True
-        )
-        tree, process = 0, psutil.Process(running.pid)
-        while running.poll() is None:
-            # Dagster's helpers (tail, an orphan watcher) are small; sampled with it.
-            try:
-                members = [process, *process.children(recursive=True)]
-                tree = max(tree, sum(member.memory_info().rss for member in members))
-            except psutil.Error:
-                pass
-            time.sleep(0.02)
-        seconds = time.perf_counter() - started
-        log.seek(0)
-        output = log.read()
-    if running.returncode != 0 or "RUN_SUCCESS" not in output:
-        raise SystemExit(f"{' '.join(command)} failed:\n{output[-4000:]}")
+    seconds, output, tree_mb = run_sampled(command, dagster_env(lake, home))
     timeframes = dict.fromkeys(SECONDS, 0.0)
     for step, took, unit in STEP_LOG.findall(output):
         timeframes[step] += float(took) / (1000 if unit == "ms" else 1)
@@ -133,7 +104,7 @@ def run_cli(lake: Path, home: Path, day: date) -> dict[str, Any]:
         "steps_seconds": float(steps),
         "timeframes": timeframes,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "tree_rss_mb": tree / 2**20,
+        "tree_rss_mb": tree_mb,
     }
 
 
