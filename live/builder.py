@@ -8,14 +8,14 @@ exactly the bar's ticks plus the state rows carried from before it. The batch fu
 lays the bars of the window it is given (``span_us``): given the bar's own window, its
 one bar is the live bar, so live and batch bars come out of one implementation.
 
-Partial updates of an open bar fold the batch trade reductions of each micro-batch
+Partial updates of an open bar are a running fold of its trades, one at a time
 (``live.partials``); they are previews, the closed bar is the batch function's.
 """
 
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 
 from live.bars import LiveBar, plain_rows
@@ -100,10 +100,10 @@ class InstrumentBars:
         if name == "trades":
             self._fresh.append(
                 (
-                    row["timestamp"],
-                    row["local_timestamp"],
-                    row["price"],
-                    row["amount"],
+                    int(row["timestamp"]),  # type: ignore[call-overload]
+                    int(row["local_timestamp"]),  # type: ignore[call-overload]
+                    float(row["price"]),  # type: ignore[arg-type]
+                    float(row["amount"]),  # type: ignore[arg-type]
                     SIDE_CODE[row["side"]],
                 )
             )
@@ -113,6 +113,12 @@ class InstrumentBars:
         """Close every slot ending at or before ``clock_us``; the bars that closed with
         them, by close time, shortest timeframe first. The bars of a timeframe closing
         together are laid by one call of the batch function over their window."""
+        return self.finish(closing_bars(self.close_slots(clock_us)), outage, now_us)
+
+    def close_slots(self, clock_us: int) -> list["Window"]:
+        """Close every slot ending at or before ``clock_us``: the windows whose bars closed
+        with them, with their input tables (immutable: ``closing_bars`` may lay them in
+        another thread while ticks keep arriving here)."""
         first = self.closed_us
         last = clock_us - (clock_us - first) % GRID_US if clock_us > first else first
         if last == first:
@@ -120,12 +126,14 @@ class InstrumentBars:
         opening_carry = {tf: dict(carried) for tf, carried in self.carried_at_open.items()}
         for slot in range(first, last, GRID_US):
             self._close_slot(slot)
-        bars: list[LiveBar] = []
+        windows: list[Window] = []
         for timeframe, bar_us in self.timeframes.items():
             # The bars ending in (first, last]: from the one open at ``first``.
             window_start, window_end = first - first % bar_us, last - last % bar_us
             if window_end > first:
-                bars += self._bars(timeframe, window_start, window_end, opening_carry[timeframe])
+                windows.append(
+                    self._window(timeframe, window_start, window_end, opening_carry[timeframe])
+                )
         self.closed_us = last
         for entry in [e for e in self._running if e[1] + self.timeframes[e[0]] <= last]:
             del self._running[entry]
@@ -134,12 +142,18 @@ class InstrumentBars:
         for slots, tables in self.closed.values():
             kept = bisect_left(slots, day_start)
             del slots[:kept], tables[:kept]
+        return windows
+
+    def finish(self, bars: list[LiveBar], outage: OutageCheck, now_us: int) -> list[LiveBar]:
+        """The laid bars of ``close_slots``' windows by close time, shortest timeframe
+        first, with ``complete`` and ``known_at``."""
         order = {name: n for n, name in enumerate(self.timeframes)}
-        bars.sort(
+        bars = sorted(
+            bars,
             key=lambda bar: (
                 bar.timestamp_us + self.timeframes[bar.timeframe],
                 order[bar.timeframe],
-            )
+            ),
         )
         return [
             LiveBar(
@@ -160,25 +174,26 @@ class InstrumentBars:
         updated with them (``live.partials``)."""
         if not self._fresh:
             return []
-        ts, local, price, amount, side = (np.asarray(c) for c in zip(*self._fresh, strict=True))
-        self._fresh = []
-        side = side.astype(np.int8)
+        fresh, self._fresh = self._fresh, []
+        closed_us = self.closed_us
         updates = []
         for timeframe in timeframes:
             bar_us = self.timeframes[timeframe]
-            starts = ts - ts % bar_us
-            for start in np.unique(starts).tolist():
-                if start + bar_us <= self.closed_us:
+            touched: dict[int, RunningBar] = {}
+            for trade in fresh:
+                start = trade[0] - trade[0] % bar_us
+                if start + bar_us <= closed_us:
                     continue
-                chosen = starts == start
-                running = self._running.get((timeframe, start))
+                running = touched.get(start)
                 if running is None:
-                    running = self._running[(timeframe, start)] = RunningBar(start)
-                running.fold(
-                    ts[chosen], local[chosen], price[chosen], amount[chosen], side[chosen], bar_us
-                )
+                    running = self._running.get((timeframe, start))
+                    if running is None:
+                        running = self._running[(timeframe, start)] = RunningBar(start)
+                    touched[start] = running
+                running.add(*trade)
+            for start in sorted(touched):
                 row: dict[str, object] = {"instrument_key": self.instrument_key, "timestamp": start}
-                row |= running.values
+                row |= touched[start].values
                 row |= dict.fromkeys(NO_TRADE_COLUMNS)
                 complete = start >= self.start_us and not outage(start, start + bar_us)
                 updates.append(LiveBar(timeframe, row, True, complete, now_us))
@@ -204,33 +219,25 @@ class InstrumentBars:
             if end % bar_us == 0:
                 self.carried_at_open[timeframe] = dict(self.carried)
 
-    def _bars(
+    def _window(
         self,
         timeframe: str,
         start: int,
         end: int,
         opening: dict[str, pa.Table | None],
-    ) -> list[LiveBar]:
-        """The closed ``timeframe`` bars of ``[start, end)``, from the batch function over
-        the window's ticks and the state rows carried to its start (``complete`` is set by
-        the caller)."""
-        inputs: dict[str, pa.Table] = {}
+    ) -> "Window":
+        """The ``timeframe`` bars of ``[start, end)`` to lay: the window's tick tables and
+        the state rows carried to its start."""
+        inputs: dict[str, list[pa.Table]] = {}
         for name in self._inputs():
             tables: list[pa.Table] = []
             before = opening.get(name) if name in STATE_INPUTS else None
             if before is not None:
                 tables.append(before)
             tables += self._closed_tables(name, start, end)
-            # One chunk: the batch reductions pay per chunk, a slot is one.
-            inputs[name] = (
-                pa.concat_tables(tables).combine_chunks()
-                if tables
-                else input_schema(self._columns[name]).empty_table()
-            )
-        ticks = InstrumentDay(self.instrument_key, **inputs)
+            inputs[name] = tables or [input_schema(self._columns[name]).empty_table()]
         seconds = self.timeframes[timeframe] // US_PER_SECOND
-        table = instrument_candles(ticks, start, {timeframe: seconds}, span_us=end - start)
-        return [LiveBar(timeframe, row, False, True, 0) for row in plain_rows(table[timeframe])]
+        return Window(self.instrument_key, timeframe, seconds, start, end, inputs)
 
     def _closed_tables(self, name: str, start: int, end: int) -> list[pa.Table]:
         slots, tables = self.closed[name]
@@ -238,3 +245,41 @@ class InstrumentBars:
 
     def _inputs(self) -> Iterable[str]:
         return self.published if self.published is not None else self.seen
+
+
+@dataclass(frozen=True)
+class Window:
+    """Closed bars of one instrument and timeframe to lay: ``[start_us, end_us)`` and the
+    input tables (per candles input name) of exactly their ticks and carried state."""
+
+    instrument_key: str
+    timeframe: str
+    seconds: int
+    start_us: int
+    end_us: int
+    inputs: dict[str, list[pa.Table]]
+
+
+def closing_bars(windows: Iterable[Window]) -> list[LiveBar]:
+    """The closed bars of ``windows``, from the batch function over each window's ticks,
+    given the window as its span: its bars are the live bars (``complete`` and
+    ``known_at`` are set by ``InstrumentBars.finish``). Touches no builder state."""
+    bars: list[LiveBar] = []
+    for window in windows:
+        # One chunk: the batch reductions pay per chunk.
+        inputs = {
+            name: pa.concat_tables(tables).combine_chunks()
+            for name, tables in window.inputs.items()
+        }
+        ticks = InstrumentDay(window.instrument_key, **inputs)
+        table = instrument_candles(
+            ticks,
+            window.start_us,
+            {window.timeframe: window.seconds},
+            span_us=window.end_us - window.start_us,
+        )
+        bars += [
+            LiveBar(window.timeframe, row, False, True, 0)
+            for row in plain_rows(table[window.timeframe])
+        ]
+    return bars

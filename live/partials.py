@@ -1,79 +1,111 @@
-"""Partial updates of open bars: the batch trade reductions of each micro-batch, folded
-into a running bar. Pure (numpy).
+"""Partial updates of open bars: a running fold of the bar's trades, one trade at a time.
+Pure (standard library).
 
-A micro-batch's trades of one bar are reduced by ``TradeBars.columns`` (the batch code);
-folding keeps what combines exactly: the first trade by exchange time (an earlier batch
-wins ties, it arrived first), the last (a later batch wins ties), extremes, sums and
-counts, so vwap, mean size and mean delay follow from the sums. The median delay does not
-combine and stays None in a partial. A partial is a preview only: the closed bar is
-recomputed by the batch function over all the bar's ticks.
+A partial is a preview of an open bar's trade columns, cheap enough to update on every
+trade (a few additions and comparisons; no array work, so no per-call overhead of numpy
+or Arrow on the event loop). It keeps what combines exactly with the batch semantics
+(``market_assets.candles.bars``): the first trade by exchange time (the earlier arrival
+wins ties, as the batch's stable sort keeps source order), the last (the later arrival
+wins ties), extremes, sums and counts, so vwap, mean size and mean delay follow from the
+sums. The median delay does not combine and stays None. The closed bar is never this
+fold: it is the batch function over all the bar's ticks (``live.builder``); the fold
+agrees with it on every column it carries (sums to rounding, as they add in arrival
+order rather than exchange-time order).
 """
 
-from dataclasses import dataclass, field
+from market_assets.candles.bars import SIDES
 
-import numpy as np
-
-from market_assets.candles.bars import SIDES, US_PER_SECOND, rows_between
-from market_assets.candles.trade_bars import TradeBars, TradeTape
-
-SUMS = ("volume", "quote_volume", *(f"{s}_volume" for s in SIDES), "trade_count")
-COUNTS = tuple(f"{s}_count" for s in SIDES)
-MAXIMA = ("high", "max_trade_size", "delay_max_ms", "timestamp_out")
-MINIMA = ("low", "delay_min_ms")
+SIDE_VOLUMES = tuple(f"{s}_volume" for s in SIDES)
+SIDE_COUNTS = tuple(f"{s}_count" for s in SIDES)
 
 
-@dataclass
 class RunningBar:
     """The trade columns of one open bar so far."""
 
-    start_us: int
-    values: dict[str, float | int | None] = field(default_factory=dict)
-    first_ts: int = 0
-    last_ts: int = 0
-    delay_sum_us: int = 0
+    __slots__ = (
+        "close",
+        "count",
+        "delay_max",
+        "delay_min",
+        "delay_sum",
+        "first_ts",
+        "high",
+        "last_ts",
+        "low",
+        "max_size",
+        "open",
+        "out_us",
+        "quote_volume",
+        "side_count",
+        "side_volume",
+        "start_us",
+        "volume",
+    )
 
-    def fold(
-        self,
-        ts: np.ndarray,
-        local: np.ndarray,
-        price: np.ndarray,
-        amount: np.ndarray,
-        side: np.ndarray,
-        bar_us: int,
-    ) -> None:
-        """Fold in a micro-batch of the bar's trades (arrival order)."""
-        order, ts = rows_between(ts, self.start_us, self.start_us + bar_us)
-        if not ts.size:
-            return
-        tape = TradeTape(
-            self.start_us, ts, local[order], price[order], amount[order], side[order], bar_us
-        )
-        batch = {
-            name: values[0].item()
-            for name, (values, _) in TradeBars(tape).columns(bar_us // US_PER_SECOND).items()
-        }
-        delay_sum = int(np.sum(tape.local - tape.ts))
-        first, last = int(ts[0]), int(ts[-1])
-        old = self.values
-        if not old:
-            self.values = batch
-            self.first_ts, self.last_ts, self.delay_sum_us = first, last, delay_sum
+    def __init__(self, start_us: int) -> None:
+        self.start_us = start_us
+        self.count = 0
+        self.volume = self.quote_volume = 0.0
+        self.side_volume = [0.0] * len(SIDES)
+        self.side_count = [0] * len(SIDES)
+        self.delay_sum = 0
+
+    def add(self, ts: int, local: int, price: float, amount: float, side: int) -> None:
+        """Fold in one trade of the bar (in arrival order)."""
+        delay = local - ts
+        if not self.count:
+            self.first_ts = self.last_ts = ts
+            self.open = self.close = self.high = self.low = price
+            self.max_size = amount
+            self.delay_min = self.delay_max = delay
+            self.out_us = local
         else:
-            for name in (*SUMS, *COUNTS):
-                old[name] += batch[name]
-            for name in MAXIMA:
-                old[name] = max(old[name], batch[name])
-            for name in MINIMA:
-                old[name] = min(old[name], batch[name])
-            if first < self.first_ts:
-                old["open"], self.first_ts = batch["open"], first
-            if last >= self.last_ts:
-                old["close"], self.last_ts = batch["close"], last
-            self.delay_sum_us += delay_sum
-        values = self.values
-        count = values["trade_count"]
-        values["vwap"] = values["quote_volume"] / values["volume"] if values["volume"] else None
-        values["mean_trade_size"] = values["volume"] / count
-        values["delay_mean_ms"] = self.delay_sum_us / count / 1_000
-        values["delay_median_ms"] = None
-        values["timestamp_out"] = int(values["timestamp_out"])
+            if ts < self.first_ts:
+                self.first_ts, self.open = ts, price
+            if ts >= self.last_ts:
+                self.last_ts, self.close = ts, price
+            if price > self.high:
+                self.high = price
+            if price < self.low:
+                self.low = price
+            if amount > self.max_size:
+                self.max_size = amount
+            if delay < self.delay_min:
+                self.delay_min = delay
+            if delay > self.delay_max:
+                self.delay_max = delay
+            if local > self.out_us:
+                self.out_us = local
+        self.count += 1
+        self.volume += amount
+        self.quote_volume += price * amount
+        self.side_volume[side] += amount
+        self.side_count[side] += 1
+        self.delay_sum += delay
+
+    @property
+    def values(self) -> dict[str, float | int | None]:
+        """The candle trade columns of the bar so far (the batch code's names and units)."""
+        count = self.count
+        values: dict[str, float | int | None] = {
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+            "quote_volume": self.quote_volume,
+            "vwap": self.quote_volume / self.volume if self.volume else None,
+            "trade_count": count,
+        }
+        values |= dict(zip(SIDE_VOLUMES, self.side_volume, strict=True))
+        values |= dict(zip(SIDE_COUNTS, self.side_count, strict=True))
+        values |= {
+            "mean_trade_size": self.volume / count,
+            "max_trade_size": self.max_size,
+            "delay_min_ms": self.delay_min / 1_000,
+            "delay_median_ms": None,
+            "delay_mean_ms": self.delay_sum / count / 1_000,
+            "delay_max_ms": self.delay_max / 1_000,
+            "timestamp_out": self.out_us,
+        }
+        return values

@@ -5,9 +5,11 @@ Events are taken in micro-batches: whatever arrived while the last batch was pro
 is processed together, so a busy feed costs one partial update per touched bar per
 batch rather than per tick, and a quiet one answers each tick at once. Every
 ``close_seconds`` (after a batch, or on a timer for quiet venues), every slot a venue's
-clock has passed closes (``live.clock``), and the closed bars are published, queued for
-the tables (written off the event loop, every ``flush_seconds``) and for the features
-(computed off the loop).
+clock has passed closes (``live.clock``): the slots are cut on the loop, the batch
+function lays their bars in a worker thread (one close at a time, so ticks keep being
+answered meanwhile), and the closed bars are published, queued for the tables (written
+off the event loop, every ``flush_seconds``) and for the features (computed off the
+loop).
 
 A restarted service reads the latest bar of each table first and emits nothing at or
 before it: the tables never hold a bar twice.
@@ -16,12 +18,13 @@ before it: the tables never hold a bar twice.
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 
 from live.bars import LiveBar
-from live.builder import InstrumentBars, slot_of
+from live.builder import InstrumentBars, closing_bars, slot_of
 from live.clock import VenueClock
 from live.events import Disconnected, LiveEvent, Reconnected, Tick
 from live.features import LiveFeatures
@@ -32,6 +35,8 @@ from partitions import TIMEFRAMES
 log = logging.getLogger("live")
 # Events taken from the inbox at once, at most.
 MAX_BATCH = 5_000
+# How long a worker thread may hold the GIL before the event loop's turn.
+SWITCH_SECONDS = 0.0005
 
 # instrument_key -> the Tardis data types it publishes, None when unknown.
 DataTypes = Callable[[str], Collection[str] | None]
@@ -93,6 +98,7 @@ class LiveService:
         self._unstored: list[LiveBar] = []
         self._features: asyncio.Queue[LiveBar | None] = asyncio.Queue()
         self._closed_at = 0.0
+        self._closing: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[object] | None = None
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
@@ -103,6 +109,9 @@ class LiveService:
             self.resume = await asyncio.to_thread(
                 self.tables.last_bars, list(self.settings.timeframes)
             )
+        # Bars are laid (and stored, and features computed) in worker threads: the loop
+        # takes the GIL back within a millisecond to answer ticks, not Python's 5 ms.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_SECONDS))
         inbox: asyncio.Queue[object] = asyncio.Queue()
         self._inbox = inbox
         helpers = [
@@ -117,9 +126,23 @@ class LiveService:
                 batch = [await inbox.get()]
                 while not inbox.empty() and len(batch) < MAX_BATCH:
                     batch.append(inbox.get_nowait())
-                if self._process(batch):
+                ended = self._process(batch)
+                if self._closing is not None and self._closing.done():
+                    self._closing.result()  # a failed close ends the run, as it would inline
+                    self._closing = None
+                if ended:
+                    if self._closing is not None:
+                        await self._closing
+                    await self._close()
                     break
+                if self._closing is None and (
+                    self.wall() - self._closed_at >= self.settings.close_seconds
+                ):
+                    self._closed_at = self.wall()
+                    self._closing = asyncio.create_task(self._close())
         finally:
+            if self._closing is not None:
+                self._closing.cancel()
             # The feed and the timer stop now; the writer and the features finish their work.
             for helper in helpers[:2]:
                 helper.cancel()
@@ -174,9 +197,6 @@ class LiveService:
             # With nobody asking, the fresh trades are simply let go.
             for bar in builder.partials(wanted, clock.outage_overlaps, now_us):
                 self.hub.publish(("candles", key, bar.timeframe), bar, partial=True)
-        if ended or self.wall() - self._closed_at >= self.settings.close_seconds:
-            self._close(now_us)
-            self._closed_at = self.wall()
         return ended
 
     def _clock(self, venue: str) -> VenueClock:
@@ -205,13 +225,25 @@ class LiveService:
         if self.hub.wants(topic):
             self.hub.publish(topic, tick)
 
-    def _close(self, now_us: int) -> None:
+    async def _close(self) -> None:
+        """Close every slot the venues' clocks passed. The slots are cut here (cheap); the
+        batch function lays the bars in a worker thread, so the loop keeps answering ticks
+        meanwhile; the bars are then emitted here, in order. One close runs at a time."""
+        jobs = []
         for venue, clock in self.clocks.items():
             until = clock.closes_until()
             for builder in self.builders[venue].values():
-                for bar in builder.close_until(until, clock.outage_overlaps, now_us):
+                windows = builder.close_slots(until)
+                if windows:
+                    jobs.append((clock, builder, windows))
+        if jobs:
+            laid = await asyncio.to_thread(lambda: [closing_bars(job[2]) for job in jobs])
+            now_us = time.time_ns() // 1_000
+            for (clock, builder, _), bars in zip(jobs, laid, strict=True):
+                for bar in builder.finish(bars, clock.outage_overlaps, now_us):
                     self._emit(bar)
-            clock.forget_before(until - US_PER_DAY_MARGIN)
+        for clock in self.clocks.values():
+            clock.forget_before(clock.closes_until() - US_PER_DAY_MARGIN)
 
     def _emit(self, bar: LiveBar) -> None:
         if self.resume.get((bar.timeframe, bar.instrument_key), -1) >= bar.timestamp_us:

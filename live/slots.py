@@ -29,6 +29,7 @@ INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
 STATE_INPUTS = ("derivative_ticker", "book")
 TIME_COLUMNS = frozenset({"timestamp", "local_timestamp"})
 SIDE_CODE = {side: code for code, side in enumerate(SIDES)}
+CHUNK_ROWS = 1_024
 
 
 def input_schema(columns: tuple[str, ...]) -> pa.Schema:
@@ -52,28 +53,40 @@ def input_schema(columns: tuple[str, ...]) -> pa.Schema:
 class SlotRows:
     """The ticks of one input in one slot, column by column, in arrival order."""
 
-    __slots__ = ("columns", "values")
+    __slots__ = ("batches", "columns", "count", "schema", "values")
 
     def __init__(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
+        self.schema = input_schema(columns)
         self.values: list[list[object]] = [[] for _ in columns]
+        # Every ``CHUNK_ROWS`` ticks become an Arrow batch as they come: closing a busy
+        # slot then converts only the last few, not a slot's worth at once.
+        self.batches: list[pa.RecordBatch] = []
+        self.count = 0
 
     def __len__(self) -> int:
-        return len(self.values[0])
+        return self.count
 
     def append(self, row: dict[str, object]) -> None:
         for values, name in zip(self.values, self.columns, strict=True):
             values.append(row.get(name))
+        self.count += 1
+        if len(self.values[0]) >= CHUNK_ROWS:
+            self.batches.append(self._batch())
 
     def table(self) -> pa.Table:
-        schema = input_schema(self.columns)
+        batches = [*self.batches, self._batch()] if self.values[0] else self.batches
+        return pa.Table.from_batches(batches, schema=self.schema)
+
+    def _batch(self) -> pa.RecordBatch:
         arrays = []
-        for values, field in zip(self.values, schema, strict=True):
+        for values, field in zip(self.values, self.schema, strict=True):
             if pa.types.is_timestamp(field.type):
                 arrays.append(pa.array(values, pa.int64()).cast(field.type))
             else:
                 arrays.append(pa.array(values, field.type))
-        return pa.Table.from_arrays(arrays, schema=schema)
+        self.values = [[] for _ in self.columns]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
 def carry(table: pa.Table) -> pa.Table:
