@@ -6,26 +6,19 @@ the request for a while first: what an object store does on a bad day.
 """
 
 import http.client
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.emulators import free_port, wait_until_answering
+
 BUCKET = "market-data"
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "host"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -147,15 +140,13 @@ def gcs_emulator(folder: Path) -> Iterator[tuple[str, FaultProxy]]:
     )
     direct = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{direct}/storage/v1/b/{BUCKET}")
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the GCS emulator did not start") from None
-                time.sleep(0.2)
+        wait_until_answering(
+            f"{direct}/storage/v1/b/{BUCKET}",
+            process,
+            folder / "gcs-emulator.log",
+            "the GCS emulator",
+            60,
+        )
         proxy = FaultProxy(("127.0.0.1", port))
         try:
             yield direct, proxy

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from chaos.gcs import free_port
 from chaos.measure import lake_state, reference_trades
 from chaos.outcome import Result, excerpt, lake_root
 from chaos.world import BIN, REPO, VENUE, World, world
+from tests.emulators import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BACKFILL_DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]

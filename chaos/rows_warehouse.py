@@ -4,7 +4,6 @@ file held by another process, a table whose columns drifted.
 The rows lost and duplicated compare the warehouse slice with the candles partition in
 the lake (read with pyarrow), by (instrument_key, timestamp)."""
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from chaos.gcs import free_port
 from chaos.outcome import Result, excerpt
 from chaos.world import DAY, DERIVED, VENUE, World, world
+from tests import emulators
 
 SLICE = f"date = DATE '{DAY}' AND venue = '{VENUE}'"
 LOAD_STEP = 'Started execution of step "warehouse__candles_1h"'
@@ -84,36 +83,10 @@ class BigQuerySide:
 
 @contextmanager
 def bigquery_emulator() -> Iterator[str]:
-    """The BigQuery emulator in a child process (as the tests start it)."""
-    from tests.conftest import _EMULATOR
-
+    """The BigQuery emulator in a child process, as the tests start it."""
     home = Path(tempfile.mkdtemp(prefix="chaos-bq-"))
-    port = free_port()
-    log = (home / "emulator.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _EMULATOR, str(port), PROJECT],
-        env={**os.environ, "HOME": str(home)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    import urllib.request
-
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/bigquery/v2/projects/{PROJECT}/datasets")
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the BigQuery emulator did not start") from None
-                time.sleep(0.3)
+    with emulators.bigquery_emulator(home, PROJECT) as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def _judge(group: str, fault: str, expected: str, observed: str, met: bool, seconds, w, side):

@@ -1,12 +1,7 @@
 """Shared fixtures: a local Tardis-compatible server, a temporary lake, bound resources."""
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +15,7 @@ from resources.tardis import TardisSource
 from resources.universe import UniverseResource
 from resources.warehouse import DEFAULT_DUCKDB_FILE, DuckDBWarehouseIOManager
 from tardis_local.server import TardisServer
+from tests import emulators
 
 # Every day the tests touch is exported; the 3rd of January's ETHUSDT trades are empty.
 EXPORTED_UNTIL = datetime(2024, 1, 10, tzinfo=UTC)
@@ -79,9 +75,7 @@ def bind_resources(
 def gcs_emulator(bucket: str = "market-data") -> Iterator[str]:
     """gcp-storage-emulator in memory on a free port, with the variables its clients need
     set while it runs (gcsfs reads the namespace switch on import); yields the bucket."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = emulators.free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket=bucket)
     server.start()
     with pytest.MonkeyPatch.context() as env:
@@ -93,63 +87,12 @@ def gcs_emulator(bucket: str = "market-data") -> Iterator[str]:
             server.stop()
 
 
-# A BigQuery stand-in: bqemulator (DuckDB underneath) in a child process, offline.
-_EMULATOR = """
-import sys
-import duckdb
-from duckdb_extensions import import_extension
-
-# The emulator loads DuckDB's spatial extension at start; install it from its PyPI wheel.
-connection = duckdb.connect()
-import_extension("spatial", con=connection)
-connection.close()
-
-from bqemulator.config import Settings
-from bqemulator.server import run_forever
-
-port = int(sys.argv[1])
-run_forever(
-    Settings(rest_port=port, grpc_port=port + 1, default_project_id=sys.argv[2], log_level="error")
-)
-"""
 BIGQUERY_PROJECT = "test-project"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return port if port < 65_000 else _free_port()
 
 
 @pytest.fixture(scope="session")
 def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint of a local BigQuery emulator, for ``BIGQUERY_EMULATOR_HOST``."""
     home = tmp_path_factory.mktemp("bigquery-home")
-    port = _free_port()
-    log = (home / "emulator.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _EMULATOR, str(port), BIGQUERY_PROJECT],
-        env={**os.environ, "HOME": str(home)},  # DuckDB keeps its extensions under HOME
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(
-                    f"{endpoint}/bigquery/v2/projects/{BIGQUERY_PROJECT}/datasets"
-                )
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = (home / "emulator.log").read_text()
-                    raise RuntimeError(f"the BigQuery emulator did not start: {output}") from None
-                time.sleep(0.2)
+    with emulators.bigquery_emulator(home, BIGQUERY_PROJECT) as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()

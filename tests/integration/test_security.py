@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import string
 import subprocess
@@ -41,6 +40,7 @@ from resources.bindings import build_resources
 from resources.environment import Environment
 from resources.tardis import KEY_PLACEHOLDER, TardisSource, as_failure
 from tardis_local.server import TardisServer
+from tests.emulators import free_port
 from tests.integration.secrets_scan import places_holding, postgres_cells, tree_blobs
 from tests.integration.test_postgres_backfill import postgres_db  # noqa: F401  (a fixture)
 
@@ -281,12 +281,6 @@ def test_the_key_leaks_nowhere(
     assert any(place.endswith("snapshots") for place in names), names
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _listening(group: int) -> list[tuple[str, str, int]]:
     """(command, address, port) of every TCP/UDP socket listening in a process group."""
     found = []
@@ -330,7 +324,7 @@ def test_the_embedded_ui_listens_on_loopback_only(how: str, tmp_path: Path) -> N
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     mirror = tmp_path / "mirror"  # empty: the daemon's sensors find nothing to request
     mirror.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TARDIS_", "MARKET_DATA_"))}
     env["DAGSTER_HOME"] = str(home)
     if how == "make ui":
