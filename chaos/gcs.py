@@ -21,6 +21,15 @@ BUCKET = "market-data"
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "host"}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """The proxy's server; a client the matrix killed mid-request is expected, not a
+    traceback in the table's output."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Rule:
     method: str
@@ -80,7 +89,7 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

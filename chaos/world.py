@@ -106,17 +106,7 @@ class World:
         return Run(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
 
     def materialize(self, selection: str = INGEST, partition: str = PARTITION, **env: str) -> Run:
-        return self.dagster(
-            "asset",
-            "materialize",
-            "-m",
-            "market_assets",
-            "--select",
-            selection,
-            "--partition",
-            partition,
-            **env,
-        )
+        return self.dagster(*_materialize_args(selection, partition), **env)
 
     @contextmanager
     def background(
@@ -126,17 +116,7 @@ class World:
         log = self.folder / f"background-{time.monotonic_ns()}.log"
         with log.open("w") as sink:
             process = subprocess.Popen(
-                [
-                    str(BIN / "dagster"),
-                    "asset",
-                    "materialize",
-                    "-m",
-                    "market_assets",
-                    "--select",
-                    selection,
-                    "--partition",
-                    partition,
-                ],
+                [str(BIN / "dagster"), *_materialize_args(selection, partition)],
                 cwd=REPO,
                 env=self.env(**env),
                 stdout=sink,
@@ -151,6 +131,20 @@ class World:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def _materialize_args(selection: str, partition: str) -> list[str]:
+    """The user's ``dagster asset materialize`` arguments for one partition."""
+    return [
+        "asset",
+        "materialize",
+        "-m",
+        "market_assets",
+        "--select",
+        selection,
+        "--partition",
+        partition,
+    ]
 
 
 @dataclass
