@@ -340,34 +340,37 @@ def report_ticks(scenario: Scenario, slowest: list) -> dict[str, float]:
 
 
 def report_candles(scenario: Scenario, slowest: list) -> None:
-    runs = scenario.runs
-    print(f"\n== candles of ticks {scenario.describe()}, best of {len(runs['candles'])}")
-    day = step_table(runs["candles"], runs["candles_empty_day"], slowest)
-    ours = counted(day) - counted(best_steps(runs["candles_empty_day"]))
-    wall = seconds(best(runs["candles"])) - seconds(best(runs["candles_empty_day"]))
-    polars = seconds(best(runs["candles_polars"]))
-    rss = min(run.tree_rss_mb for run in runs["candles"])
-    print(
-        f"  candles with their checks, net: {ours:.2f} s (wall net {wall:.2f} s); polars plain "
-        f"OHLCV of the same seven timeframes {polars:.2f} s"
+    print(f"\n== candles of ticks {scenario.describe()}, best of {len(scenario.runs['candles'])}")
+    _report_derived(
+        scenario.runs,
+        "candles",
+        "polars plain OHLCV of the same seven timeframes",
+        slowest,
+        rss_target="  (target ≤ 1536 MB)",
     )
-    print(f"  time ratio ours / polars: {ours / polars:.2f}  (target ≤ 1.0)")
-    print(f"  peak RSS of the CLI's process tree: {rss:,.0f} MB  (target ≤ 1536 MB)")
 
 
 def report_features(runs: dict[str, list[Any]], slowest: list) -> None:
     print(f"\n== features of bench/features.py's lake, best of {len(runs['features'])}")
-    day = step_table(runs["features"], runs["features_empty_day"], slowest)
-    ours = counted(day) - counted(best_steps(runs["features_empty_day"]))
-    wall = seconds(best(runs["features"])) - seconds(best(runs["features_empty_day"]))
-    polars = seconds(best(runs["features_polars"]))
-    rss = min(run.tree_rss_mb for run in runs["features"])
+    _report_derived(runs, "features", "polars computing the same features", slowest)
+
+
+def _report_derived(
+    runs: dict[str, list[Any]], name: str, peer: str, slowest: list, rss_target: str = ""
+) -> None:
+    """A derived asset's steps and checks, net of the empty day, against its polars peer."""
+    empty = runs[f"{name}_empty_day"]
+    day = step_table(runs[name], empty, slowest)
+    ours = counted(day) - counted(best_steps(empty))
+    wall = seconds(best(runs[name])) - seconds(best(empty))
+    polars = seconds(best(runs[f"{name}_polars"]))
+    rss = min(run.tree_rss_mb for run in runs[name])
     print(
-        f"  features with their checks, net: {ours:.2f} s (wall net {wall:.2f} s); polars "
-        f"computing the same features {polars:.2f} s"
+        f"  {name} with their checks, net: {ours:.2f} s (wall net {wall:.2f} s); "
+        f"{peer} {polars:.2f} s"
     )
     print(f"  time ratio ours / polars: {ours / polars:.2f}  (target ≤ 1.0)")
-    print(f"  peak RSS of the CLI's process tree: {rss:,.0f} MB")
+    print(f"  peak RSS of the CLI's process tree: {rss:,.0f} MB{rss_target}")
 
 
 # --- the run -----------------------------------------------------------------------------
