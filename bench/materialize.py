@@ -104,8 +104,8 @@ def child_download(endpoint: str, symbols: list[str]) -> None:
     """The product's downloads of the day's files, nothing parsed: the files fetched as
     the asset fetches them (``fetched_files``, the next one downloading while the caller
     holds the current), each let go at once."""
-    from market_assets.ticks.downloads import fetched_files
     from resources.tardis import TardisSource
+    from resources.tardis_downloads import fetched_files
 
     tardis = TardisSource(api_key=API_KEY, datasets_endpoint=endpoint)
     started = time.perf_counter()

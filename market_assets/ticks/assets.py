@@ -18,12 +18,12 @@ from dagster import (
 
 from market_assets.runs import ONE_PARTITION_PER_RUN, TARDIS_RETRY, day_and_venue
 from market_assets.schemas import column_schema_metadata, pandera_schema
-from market_assets.ticks.downloads import fetched_files
 from market_assets.ticks.tardis_csv import TardisFormatError, TardisGzipError, read_tardis_csv
 from market_assets.ticks.types import TICK_TYPES, TickType, file_name
 from market_assets.universe import VenueUniverse
 from resources.lake import LakeFile, ReadAgain, ReadAhead, TickStream, row_groups
 from resources.tardis import SourceFile, TardisSource, as_failure
+from resources.tardis_downloads import fetched_files
 from resources.universe import UniverseResource
 
 # Tardis downloads share one concurrency pool so backfills respect its rate limits.
