@@ -22,7 +22,8 @@ Where the live rows differ from the lake's (the feeds' limits, not choices):
 - `deribit` derivative_ticker rows carry funding_rate (`funding_8h`), open_interest,
   last_price, index_price, mark_price. Without Deribit credentials the feed uses the
   public `100ms` channels, where Deribit thins tickers (and batches trades) per 100 ms;
-  with credentials (`deribit_credentials=` or DERIBIT_CLIENT_ID/SECRET) the raw ones.
+  with credentials (`deribit_credentials=`; the service passes DERIBIT_CLIENT_ID/SECRET)
+  the raw ones.
 - Exchange times: the feeds ask for µs (`timeUnit=MICROSECOND`: Binance spot's real
   parameter; exchange_local honours it on every venue, so its replay matches the
   generated day to the µs). The real Binance USDⓈ-M and Deribit feeds send ms. Real

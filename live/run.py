@@ -51,7 +51,11 @@ def feed_events(
     from live.feeds import events, feeds_from_universe
 
     universe = load_universe(environment.universe_path or None)
-    return events(feeds_from_universe(universe), endpoints=endpoints)
+    return events(
+        feeds_from_universe(universe),
+        endpoints=endpoints,
+        deribit_credentials=environment.deribit_credentials,
+    )
 
 
 async def serve(

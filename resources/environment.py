@@ -7,7 +7,7 @@ nothing else reads the environment, and nothing writes it.
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_LAKE_ROOT = "./data"
 DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
@@ -35,11 +35,15 @@ class Environment:
     storage_emulator_host: str = ""
     bigquery_emulator_host: str = ""
     # The live service: where consumers reach it, where its closed bars go (empty: the
-    # BigQuery warehouse's dataset, else live.duckdb in the lake root), and how long past
+    # BigQuery warehouse's dataset, else live_candles.duckdb in the lake root), and how long past
     # its end (exchange time) a bar waits for late messages.
     live_address: str = DEFAULT_LIVE_ADDRESS
     live_warehouse_url: str = ""
     live_grace_ms: int = DEFAULT_LIVE_GRACE_MS
+    # Deribit API credentials for the live feed's raw channels (both, or the public
+    # 100 ms channels); the service outside Dagster reads them here, never logs them.
+    deribit_client_id: str = ""
+    deribit_client_secret: str = field(default="", repr=False)
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> "Environment":
@@ -61,7 +65,16 @@ class Environment:
             live_address=env.get("MARKET_DATA_LIVE_ADDRESS") or DEFAULT_LIVE_ADDRESS,
             live_warehouse_url=env.get("MARKET_DATA_LIVE_WAREHOUSE", ""),
             live_grace_ms=int(env.get("MARKET_DATA_LIVE_GRACE_MS") or DEFAULT_LIVE_GRACE_MS),
+            deribit_client_id=env.get("DERIBIT_CLIENT_ID", ""),
+            deribit_client_secret=env.get("DERIBIT_CLIENT_SECRET", ""),
         )
+
+    @property
+    def deribit_credentials(self) -> tuple[str, str] | None:
+        """(client id, secret) when both are set, for ``live.feeds.events``."""
+        if self.deribit_client_id and self.deribit_client_secret:
+            return self.deribit_client_id, self.deribit_client_secret
+        return None
 
 
 def _seconds(env: Mapping[str, str], name: str) -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -61,12 +60,6 @@ DEFAULT_ENDPOINTS: dict[str, str] = {**BINANCE_ENDPOINTS, "deribit": DERIBIT_END
 QUEUE_SIZE = 100_000
 
 
-def _deribit_credentials() -> tuple[str, str] | None:
-    client_id = os.environ.get("DERIBIT_CLIENT_ID", "")
-    secret = os.environ.get("DERIBIT_CLIENT_SECRET", "")
-    return (client_id, secret) if client_id and secret else None
-
-
 def _protocol(feed: VenueFeed, credentials: tuple[str, str] | None) -> VenueProtocol:
     if feed.venue == "deribit":
         return DeribitProtocol(feed, credentials)
@@ -85,13 +78,13 @@ async def events(
 
     `venues_config`: `VenueFeed`s (see `feeds_from_universe`) or {venue: [Tardis symbol]}
     (every live data type). `endpoints`: {venue: WebSocket URL} overrides.
-    `deribit_credentials`: (client id, secret) for Deribit's raw channels; default from
-    DERIBIT_CLIENT_ID / DERIBIT_CLIENT_SECRET, else the public 100 ms channels.
+    `deribit_credentials`: (client id, secret) for Deribit's raw channels (the service
+    passes DERIBIT_CLIENT_ID / DERIBIT_CLIENT_SECRET), else the public 100 ms channels.
     `backoff` paces reconnection; `heartbeat`: seconds of silence before a ping that
     must be answered, which is how a silently dead connection is noticed.
     """
     urls = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
-    credentials = deribit_credentials or _deribit_credentials()
+    credentials = deribit_credentials
     feeds = venue_feeds(venues_config)
     repeated = sorted({f.venue for f in feeds if [g.venue for g in feeds].count(f.venue) > 1})
     if repeated:

@@ -1,0 +1,19 @@
+"""The environment contract read once (resources/environment.py): the live service's
+variables, and secrets that stay out of the object's repr."""
+
+from resources.environment import DEFAULT_LIVE_ADDRESS, Environment
+
+
+def test_live_defaults_are_the_embedded_setup() -> None:
+    environment = Environment.read({})
+    assert environment.live_address == DEFAULT_LIVE_ADDRESS == "tcp://127.0.0.1:7878"
+    assert environment.live_warehouse_url == ""
+    assert environment.deribit_credentials is None
+
+
+def test_deribit_credentials_need_both_and_stay_out_of_the_repr() -> None:
+    only_id = Environment.read({"DERIBIT_CLIENT_ID": "abc"})
+    assert only_id.deribit_credentials is None
+    both = Environment.read({"DERIBIT_CLIENT_ID": "abc", "DERIBIT_CLIENT_SECRET": "s3cr3t-value"})
+    assert both.deribit_credentials == ("abc", "s3cr3t-value")
+    assert "s3cr3t-value" not in repr(both)
