@@ -59,12 +59,16 @@ class Environment:
             or DEFAULT_DATASETS_ENDPOINT,
             tardis_api_endpoint=env.get("TARDIS_API_ENDPOINT") or DEFAULT_API_ENDPOINT,
             tardis_mirror=env.get("TARDIS_MIRROR", ""),
-            tardis_file_deadline_seconds=_seconds(env, "TARDIS_FILE_DEADLINE_SECONDS"),
+            tardis_file_deadline_seconds=_whole(
+                env, "TARDIS_FILE_DEADLINE_SECONDS", DEFAULT_FILE_DEADLINE_SECONDS, "seconds"
+            ),
             storage_emulator_host=env.get("STORAGE_EMULATOR_HOST", ""),
             bigquery_emulator_host=env.get("BIGQUERY_EMULATOR_HOST", ""),
             live_address=env.get("MARKET_DATA_LIVE_ADDRESS") or DEFAULT_LIVE_ADDRESS,
             live_warehouse_url=env.get("MARKET_DATA_LIVE_WAREHOUSE", ""),
-            live_grace_ms=int(env.get("MARKET_DATA_LIVE_GRACE_MS") or DEFAULT_LIVE_GRACE_MS),
+            live_grace_ms=_whole(
+                env, "MARKET_DATA_LIVE_GRACE_MS", DEFAULT_LIVE_GRACE_MS, "milliseconds"
+            ),
             deribit_client_id=env.get("DERIBIT_CLIENT_ID", ""),
             deribit_client_secret=env.get("DERIBIT_CLIENT_SECRET", ""),
         )
@@ -77,14 +81,14 @@ class Environment:
         return None
 
 
-def _seconds(env: Mapping[str, str], name: str) -> int:
-    """A positive whole number of seconds from ``name``, or the default when unset."""
+def _whole(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    """A positive whole number of ``unit`` from ``name``, or ``default`` when unset."""
     raw = env.get(name, "").strip()
     if not raw:
-        return DEFAULT_FILE_DEADLINE_SECONDS
+        return default
     if not raw.isdigit() or int(raw) == 0:
         raise ValueError(
-            f"{name}={raw!r} is not a positive whole number of seconds: set it like "
-            f"{name}={DEFAULT_FILE_DEADLINE_SECONDS}, or unset it for the default"
+            f"{name}={raw!r} is not a positive whole number of {unit}: set it like "
+            f"{name}={default}, or unset it for the default"
         )
     return int(raw)

@@ -1,6 +1,8 @@
 """The environment contract read once (resources/environment.py): the live service's
 variables, and secrets that stay out of the object's repr."""
 
+import pytest
+
 from resources.environment import DEFAULT_LIVE_ADDRESS, Environment
 
 
@@ -17,3 +19,8 @@ def test_deribit_credentials_need_both_and_stay_out_of_the_repr() -> None:
     both = Environment.read({"DERIBIT_CLIENT_ID": "abc", "DERIBIT_CLIENT_SECRET": "s3cr3t-value"})
     assert both.deribit_credentials == ("abc", "s3cr3t-value")
     assert "s3cr3t-value" not in repr(both)
+
+
+def test_a_grace_that_is_not_whole_milliseconds_names_the_variable_and_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"MARKET_DATA_LIVE_GRACE_MS='2s'.*=2000"):
+        Environment.read({"MARKET_DATA_LIVE_GRACE_MS": "2s"})
