@@ -113,3 +113,29 @@ def test_layouts_match_the_local_tardis_headers() -> None:
 
     for data_type, dataset in TICK_DATASETS.items():
         assert tuple(csv_header(dataset)) == HEADERS[data_type], data_type
+
+
+def test_reused_text_buffers_keep_every_row_exact(tmp_path: Path) -> None:
+    """Pieces of 4 KiB (hundreds of them, so each buffer is written over many times while
+    earlier pieces' rows are kept) and one line longer than a whole buffer: every row as the
+    standard library's csv module reads the file."""
+    import csv
+
+    rows = [
+        f"binance,BTCUSDT,{1704067200000000 + i},{1704067200000100 + i},{'x' * (i % 40)}{i},"
+        f"{'buy' if i % 2 else 'sell'},{42000 + i / 8},{i / 1000}"
+        for i in range(20_000)
+    ]
+    rows[777] = rows[777].replace("x" * (777 % 40), "y" * 100_000, 1)  # past a buffer's room
+    path = trades_file(tmp_path, rows)
+    table = read_all(path, {"BTCUSDT": "K:SPOT_PAIR:BTC-USDT"}, chunk_bytes=4 << 10)
+
+    with gzip.open(path, "rt", newline="") as handle:
+        expected = list(csv.DictReader(handle))
+    assert table.num_rows == len(expected) == 20_000
+    assert table.column("id").to_pylist() == [row["id"] for row in expected]
+    assert table.column("price").to_pylist() == [float(row["price"]) for row in expected]
+    assert [t.timestamp() * 1e6 for t in table.column("timestamp").to_pylist()[:3]] == [
+        float(row["timestamp"]) for row in expected[:3]
+    ]
+    assert len(table.column("id")[777].as_py()) > 100_000
