@@ -35,19 +35,26 @@ def longest_silence(timestamps_us: np.ndarray, day_start_us: int, day_end_us: in
     ``timestamps_us`` are exchange timestamps (µs since the epoch, UTC) in any order;
     the day's edges count, so a feed that starts late or stops early is a silence too.
     The usual spacing is the median gap between consecutive distinct timestamps. Of equal
-    longest gaps, the earliest is reported.
+    longest gaps, the earliest is reported. ``timestamps_us`` is left as it was.
     """
-    inside = timestamps_us[(timestamps_us >= day_start_us) & (timestamps_us < day_end_us)]
+    if (
+        timestamps_us.size
+        and day_start_us <= timestamps_us.min() <= timestamps_us.max() < day_end_us
+    ):
+        inside = timestamps_us.copy()  # a busy day's file: every tick inside the day
+    else:
+        inside = timestamps_us[(timestamps_us >= day_start_us) & (timestamps_us < day_end_us)]
     if not inside.size:
         whole = (day_end_us - day_start_us) / 1e6
         return Silence(_utc(day_start_us), _utc(day_end_us), whole, whole)
+    # Two arrays of the day's size, worked in place: a busy day has millions of ticks,
+    # and each fresh array of that size costs more in page faults than its arithmetic.
     steps = np.diff(inside)
     # A day's file is ordered by receive time, so its exchange times are nearly sorted:
-    # one linear pass says whether a sort is needed, and timsort is linear on such runs
-    # (``inside`` is a copy already, sorted in place).
+    # one linear pass says whether a sort is needed, and timsort is linear on such runs.
     if (steps < 0).any():
         inside.sort(kind="stable")
-        steps = np.diff(inside)
+        np.subtract(inside[1:], inside[:-1], out=steps)
     # The gaps are the day's start to the first tick, the steps, the last tick to the
     # day's end; repeated timestamps make zero steps, which never win against the last
     # gap (> 0), so distinct timestamps need not be made unique first.
@@ -61,22 +68,27 @@ def longest_silence(timestamps_us: np.ndarray, day_start_us: int, day_end_us: in
     else:
         bounds = (int(inside[-1]), day_end_us)
     gap = bounds[1] - bounds[0]
-    distinct = steps[steps > 0]
+    positive = steps > 0
+    count = int(np.count_nonzero(positive))
+    # The distinct gaps go where the timestamps were (no longer needed), and the median's
+    # scratch where the steps were.
+    distinct = np.compress(positive, steps, out=inside[:count])
     return Silence(
         start=_utc(bounds[0]),
         end=_utc(bounds[1]),
         seconds=gap / 1e6,
-        usual_spacing_seconds=_median(distinct) / 1e6 if distinct.size else gap / 1e6,
+        usual_spacing_seconds=_median(distinct, steps[:count]) / 1e6 if count else gap / 1e6,
     )
 
 
-def _median(values: np.ndarray) -> float:
+def _median(values: np.ndarray, scratch: np.ndarray) -> float:
     """``np.median`` of positive int64 ``values``, by counting: linear however many
     values repeat (timestamps in whole milliseconds make gaps that repeat by the
     million, on which numpy's partition slows down a hundredfold). The high bits are
-    counted first, then the low bits of the values in the bucket holding the middle."""
+    counted first, then the low bits of the values in the bucket holding the middle.
+    ``scratch``, an int64 array of the same size, is written over."""
     shift = max(0, int(values.max()).bit_length() - _HIGH_BITS)
-    high = values >> shift
+    high = np.right_shift(values, shift, out=scratch)
     below = np.cumsum(np.bincount(high))
 
     def kth(k: int) -> int:  # the k-th smallest, from 0
