@@ -20,8 +20,9 @@ from market_assets.columns import TIMESTAMP
 from resources.lake import ParquetLake
 from resources.storage import is_local
 
-# Files of a look-back on a remote lake read at once.
+# Files of a look-back read at once: on a remote lake, and on a local disk (two cores).
 REMOTE_READS = 16
+LOCAL_READS = 2
 
 
 @dataclass(frozen=True)
@@ -236,12 +237,15 @@ class DayRange:
         if not paths:
             return None, missing
         wanted = None if columns is None else list(columns)
-        if is_local(paths[0]):
-            # Small files (a day of daily candles is a few rows): a plain read per file costs
-            # half the CPU of a dataset scan over them.
+        # Small files (a day of daily candles is a few rows): a plain read per file costs
+        # half the CPU of a dataset scan over them. Read side by side: on GCS each is a
+        # round trip; on a disk two cores share the footers' decoding (a 1d look-back of
+        # 251 files: 0.21 s one by one, 0.15 s two at a time).
+        readers = (LOCAL_READS if is_local(paths[0]) else REMOTE_READS) if len(paths) > 1 else 1
+        if readers == 1:
             tables = [_read_whole(path, wanted) for path in paths]
         else:
-            with ThreadPoolExecutor(REMOTE_READS) as pool:  # each read is a round trip
+            with ThreadPoolExecutor(readers) as pool:
                 tables = list(pool.map(lambda path: _read_whole(path, wanted), paths))
         return pa.concat_tables(tables, promote_options="default"), missing
 
@@ -283,6 +287,7 @@ def _read_columns(parquet: pq.ParquetFile, path: Any, columns: list[str] | None)
             "columns; rematerialise its partition"
         )
     return table
+
 
 def _rows_inside(
     path: Any, column: str, start: datetime, end: datetime
