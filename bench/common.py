@@ -35,13 +35,12 @@ def report(figures: dict) -> None:
 
 def measure(script: str, *args: str) -> dict:
     """Run ``script --child ...`` in a fresh interpreter and return its figures."""
+    command = [sys.executable, script, "--child", *args]
     answer = subprocess.run(
-        [sys.executable, script, "--child", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(script).resolve().parents[1],
+        command, capture_output=True, text=True, cwd=Path(script).resolve().parents[1]
     )
+    if answer.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{(answer.stdout + answer.stderr)[-4000:]}")
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 

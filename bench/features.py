@@ -98,10 +98,13 @@ def run_cli(lake: Path, home: Path, day: date) -> dict[str, Any]:
     timeframes = dict.fromkeys(SECONDS, 0.0)
     for step, took, unit in STEP_LOG.findall(output):
         timeframes[step] += float(took) / (1000 if unit == "ms" else 1)
-    [steps] = re.findall(r"Finished steps in process \(pid: \d+\) in ([0-9.]+)s", output)
+    # Dagster says "in 1.07s", or "in 950ms" under a second.
+    [(steps, unit)] = re.findall(
+        r"Finished steps in process \(pid: \d+\) in ([0-9.]+)(ms|s)", output
+    )
     return {
         "seconds": seconds,
-        "steps_seconds": float(steps),
+        "steps_seconds": float(steps) / (1000 if unit == "ms" else 1),
         "timeframes": timeframes,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "tree_rss_mb": tree_mb,
