@@ -21,11 +21,7 @@ import pyarrow as pa
 from live.bars import LiveBar, plain_rows
 from live.partials import RunningBar
 from live.slots import INPUTS, SIDE_CODE, STATE_INPUTS, SlotRows, carry, input_schema
-from market_assets.candles.bars import (
-    GRID_SECONDS,
-    US_PER_DAY,
-    US_PER_SECOND,
-)
+from market_assets.candles.bars import GRID_SECONDS, US_PER_SECOND
 from market_assets.candles.build import InstrumentDay, instrument_candles
 from market_assets.candles.columns import CANDLES, TRADE_FIELDS
 
@@ -62,6 +58,7 @@ class InstrumentBars:
         self.start_us = start_us
         self.closed_us = start_us  # every slot before it is closed
         self.timeframes = {name: seconds * US_PER_SECOND for name, seconds in timeframes.items()}
+        self.longest_us = max(self.timeframes.values(), default=GRID_US)
         self.published = (
             None if data_types is None else {INPUTS[t][0] for t in data_types if t in INPUTS}
         )
@@ -137,10 +134,11 @@ class InstrumentBars:
         self.closed_us = last
         for entry in [e for e in self._running if e[1] + self.timeframes[e[0]] <= last]:
             del self._running[entry]
-        # Only the open day bar still reads earlier slots.
-        day_start = last - last % US_PER_DAY
+        # Only the open bar of the longest timeframe still reads earlier slots (the day's,
+        # with every timeframe built; a minute's with 15s and 1m only).
+        keep_from = last - last % self.longest_us
         for slots, tables in self.closed.values():
-            kept = bisect_left(slots, day_start)
+            kept = bisect_left(slots, keep_from)
             del slots[:kept], tables[:kept]
         return windows
 

@@ -15,6 +15,7 @@ from live.wire import LiveServer
 from market_assets.universe import load_universe
 from market_reader import Lake
 from market_reader.errors import MissingDataError
+from partitions import TIMEFRAMES
 from resources.environment import Environment
 
 log = logging.getLogger("live")
@@ -43,6 +44,17 @@ def published_data_types(
                 found[key] = frozenset(types or ()) & frozenset(carried)
             break
     return found
+
+
+def live_settings(environment: Environment) -> LiveSettings:
+    """The service's settings from the environment: the timeframes it builds (the partial
+    updates of those of them that have partials), and the grace."""
+    timeframes = {timeframe: TIMEFRAMES[timeframe] for timeframe in environment.live_timeframes}
+    return LiveSettings(
+        timeframes=timeframes,
+        partial_timeframes=tuple(t for t in LiveSettings.partial_timeframes if t in timeframes),
+        grace_us=environment.live_grace_ms * 1_000,
+    )
 
 
 def feed_events(
@@ -78,7 +90,7 @@ async def serve(
         hub,
         live_tables(environment),
         LiveFeatures(lake_history(environment.lake_root)),
-        settings or LiveSettings(grace_us=environment.live_grace_ms * 1_000),
+        settings or live_settings(environment),
         data_types.get,
     )
     log.info(f"live service: consumers at {environment.live_address}")

@@ -51,9 +51,9 @@ def build_definitions(environment: Environment) -> Definitions:
         [key for asset in partitioned for key in asset.keys],
         [key for check in checks for key in check.check_keys],
     )
-    freshness = live_freshness_checks()
+    freshness = live_freshness_checks(environment.live_timeframes)
     return Definitions(
-        assets=[*partitioned, heatmap, *live_table_assets()],
+        assets=[*partitioned, heatmap, *live_table_assets(environment.live_timeframes)],
         asset_checks=[*checks, *freshness],
         jobs=[daily_ingest_job, derived_job, coverage_heatmap_job],
         schedules=[coverage_heatmap_schedule],

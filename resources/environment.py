@@ -9,6 +9,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from partitions import TIMEFRAMES
+
 DEFAULT_LAKE_ROOT = "./data"
 DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
 DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
@@ -40,6 +42,10 @@ class Environment:
     live_address: str = DEFAULT_LIVE_ADDRESS
     live_warehouse_url: str = ""
     live_grace_ms: int = DEFAULT_LIVE_GRACE_MS
+    # The timeframes the live service builds, shortest first (default: all of them). The
+    # open bar of the longest holds its ticks in memory: an execution deployment that
+    # needs 15s and 1m bars keeps minutes of ticks, not the day's.
+    live_timeframes: tuple[str, ...] = tuple(TIMEFRAMES)
     # Deribit API credentials for the live feed's raw channels (both, or the public
     # 100 ms channels); the service outside Dagster reads them here, never logs them.
     deribit_client_id: str = ""
@@ -69,6 +75,7 @@ class Environment:
             live_grace_ms=_whole(
                 env, "MARKET_DATA_LIVE_GRACE_MS", DEFAULT_LIVE_GRACE_MS, "milliseconds"
             ),
+            live_timeframes=_timeframes(env, "MARKET_DATA_LIVE_TIMEFRAMES"),
             deribit_client_id=env.get("DERIBIT_CLIENT_ID", ""),
             deribit_client_secret=env.get("DERIBIT_CLIENT_SECRET", ""),
         )
@@ -92,3 +99,19 @@ def _whole(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
             f"{name}={default}, or unset it for the default"
         )
     return int(raw)
+
+
+def _timeframes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """The timeframes listed in ``name`` (comma-separated), shortest first; every one when
+    unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return tuple(TIMEFRAMES)
+    chosen = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(chosen - set(TIMEFRAMES))
+    if unknown or not chosen:
+        raise ValueError(
+            f"{name}={raw!r}: {', '.join(unknown) or 'no timeframe'} is not a timeframe; "
+            f"list some of {','.join(TIMEFRAMES)}, e.g. {name}=15s,1m, or unset it for all"
+        )
+    return tuple(timeframe for timeframe in TIMEFRAMES if timeframe in chosen)

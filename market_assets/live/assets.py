@@ -9,6 +9,7 @@ authoritative history.
 """
 
 import warnings
+from collections.abc import Sequence
 from datetime import timedelta
 
 from dagster import (
@@ -33,8 +34,9 @@ def freshness_window(timeframe: str) -> timedelta:
     return timedelta(seconds=TIMEFRAMES[timeframe]) + FRESHNESS_SLACK
 
 
-def live_table_assets() -> list[AssetsDefinition]:
-    """The ``live/live_candles_{tf}`` external assets."""
+def live_table_assets(timeframes: Sequence[str] = tuple(TIMEFRAMES)) -> list[AssetsDefinition]:
+    """The ``live/live_candles_{tf}`` external assets of the timeframes the live service
+    builds (``MARKET_DATA_LIVE_TIMEFRAMES``)."""
     specs = [
         AssetSpec(
             table_key(timeframe),
@@ -47,13 +49,15 @@ def live_table_assets() -> list[AssetsDefinition]:
             group_name="live",
             metadata=column_schema_metadata(CANDLES),
         )
-        for timeframe in TIMEFRAMES
+        for timeframe in timeframes
     ]
     # One definition per table (not bare specs), like every other asset of the location.
     return [AssetsDefinition(specs=[spec]) for spec in specs]
 
 
-def live_freshness_checks() -> list[AssetChecksDefinition]:
+def live_freshness_checks(
+    timeframes: Sequence[str] = tuple(TIMEFRAMES),
+) -> list[AssetChecksDefinition]:
     """One last-update freshness check per table, against its timeframe's window."""
     # Dagster's newer FreshnessPolicy reads materializations only; these tables are
     # observed (the live service writes them outside runs), which these checks do read.
@@ -61,7 +65,7 @@ def live_freshness_checks() -> list[AssetChecksDefinition]:
         warnings.simplefilter("ignore", SupersessionWarning)
         return [
             check
-            for timeframe in TIMEFRAMES
+            for timeframe in timeframes
             for check in build_last_update_freshness_checks(
                 assets=[table_key(timeframe)], lower_bound_delta=freshness_window(timeframe)
             )

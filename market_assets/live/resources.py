@@ -1,8 +1,10 @@
 """The ``live_tables`` resource: where the live service appends its closed bars."""
 
 from dagster import ConfigurableResource
+from pydantic import Field
 
 from live.tables import LiveTables, live_tables_url
+from partitions import TIMEFRAMES
 from resources.environment import Environment
 from resources.warehouse import warehouse_from_url
 
@@ -13,6 +15,8 @@ class LiveTablesResource(ConfigurableResource):
 
     url: str
     bigquery_emulator_host: str = ""
+    # The timeframes the live service builds (MARKET_DATA_LIVE_TIMEFRAMES).
+    timeframes: list[str] = Field(default_factory=lambda: list(TIMEFRAMES))
 
     def tables(self) -> LiveTables:
         if not self.url:
@@ -33,4 +37,8 @@ def live_tables_resource(environment: Environment) -> LiveTablesResource:
         url = live_tables_url(environment)
     except ValueError:
         url = ""
-    return LiveTablesResource(url=url, bigquery_emulator_host=environment.bigquery_emulator_host)
+    return LiveTablesResource(
+        url=url,
+        bigquery_emulator_host=environment.bigquery_emulator_host,
+        timeframes=list(environment.live_timeframes),
+    )

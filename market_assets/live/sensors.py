@@ -19,7 +19,6 @@ from dagster._utils.warnings import SupersessionWarning
 
 from live.tables import table_key
 from market_assets.live.resources import LiveTablesResource
-from partitions import TIMEFRAMES
 
 OBSERVE_EVERY_SECONDS = 30
 
@@ -36,7 +35,7 @@ def live_tables_sensor(
 ) -> SensorResult:
     tables = live_tables.tables()
     observations = []
-    for timeframe in TIMEFRAMES:
+    for timeframe in live_tables.timeframes:
         summary = tables.summary(timeframe)
         metadata: dict[str, MetadataValue] = {
             "rows": MetadataValue.int(summary.rows),

@@ -68,3 +68,36 @@ def test_the_sensor_observes_each_table_and_a_stalled_stream_fails_freshness(
         assert passed[table_key("1m")] is True
         assert passed[table_key("1h")] is False  # three hours without a bar
         assert passed[table_key("15s")] is False  # never a bar
+
+
+def test_only_the_timeframes_the_service_builds_are_tables_and_checks(tmp_path: Path) -> None:
+    """MARKET_DATA_LIVE_TIMEFRAMES=15s,1m: two external tables, two freshness checks, and
+    the sensor observes those two (a 1d table the service never writes would fail its
+    freshness check forever)."""
+    database = tmp_path / "live_candles.duckdb"
+    LiveTables(DuckDBDialect(str(database))).append([bar("1m", T0, time.time_ns() // 1_000)])
+    environment = Environment.read(
+        {
+            "MARKET_DATA_ROOT": str(tmp_path),
+            "MARKET_DATA_LIVE_WAREHOUSE": f"duckdb:///{database}",
+            "MARKET_DATA_LIVE_TIMEFRAMES": "1m,15s",
+        }
+    )
+    defs = build_definitions(environment)
+    graph = defs.resolve_asset_graph()
+    live = {key for key in graph.get_all_asset_keys() if key.path[0] == "live"}
+    assert live == {table_key("15s"), table_key("1m")}
+    checked = {
+        next(iter(c.check_keys)).asset_key
+        for c in defs.asset_checks
+        if next(iter(c.check_keys)).asset_key.path[0] == "live"
+    }
+    assert checked == live
+    with DagsterInstance.ephemeral() as instance:
+        [sensor] = [s for s in defs.sensors if s.name == "live_tables_sensor"]
+        result = sensor(
+            build_sensor_context(
+                instance=instance, resources={"live_tables": defs.resources["live_tables"]}
+            )
+        )
+    assert {event.asset_key for event in result.asset_events} == live

@@ -24,3 +24,16 @@ def test_deribit_credentials_need_both_and_stay_out_of_the_repr() -> None:
 def test_a_grace_that_is_not_whole_milliseconds_names_the_variable_and_the_fix() -> None:
     with pytest.raises(ValueError, match=r"MARKET_DATA_LIVE_GRACE_MS='2s'.*=2000"):
         Environment.read({"MARKET_DATA_LIVE_GRACE_MS": "2s"})
+
+
+def test_live_timeframes_are_all_by_default_or_those_listed_shortest_first() -> None:
+    assert Environment.read({}).live_timeframes == ("15s", "1m", "5m", "15m", "1h", "4h", "1d")
+    chosen = Environment.read({"MARKET_DATA_LIVE_TIMEFRAMES": " 1m,15s ,5m"})
+    assert chosen.live_timeframes == ("15s", "1m", "5m")
+
+
+def test_an_unknown_live_timeframe_names_the_variable_and_the_choices() -> None:
+    with pytest.raises(ValueError, match=r"MARKET_DATA_LIVE_TIMEFRAMES='1m,2m': 2m .*15s,1m,5m"):
+        Environment.read({"MARKET_DATA_LIVE_TIMEFRAMES": "1m,2m"})
+    with pytest.raises(ValueError, match="no timeframe"):
+        Environment.read({"MARKET_DATA_LIVE_TIMEFRAMES": ","})

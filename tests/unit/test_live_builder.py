@@ -178,3 +178,26 @@ def test_a_generated_day_gives_the_batch_candles_of_every_timeframe(tmp_path: Pa
         )
         > 0
     )
+
+
+def test_ticks_are_held_only_as_long_as_the_longest_timeframe_needs_them() -> None:
+    """With 15s and 1m only, a closed slot is let go once its minute closed; with the day
+    bar built, every slot of the day stays until midnight."""
+    short = InstrumentBars(KEY, T0, {"15s": 15, "1m": 60}, ["trades"])
+    whole = InstrumentBars(KEY, T0, {"15s": 15, "1m": 60, "1d": 86_400}, ["trades"])
+    for second in range(0, 600, 5):  # ten minutes of trades, one every 5 s
+        for bars in (short, whole):
+            bars.add("trades", trade(T0 + second * S, 100.0 + second, 1.0, "buy"))
+    closed_short = short.close_until(T0 + 570 * S, never, 0)
+    closed_whole = whole.close_until(T0 + 570 * S, never, 0)
+
+    held_short, _ = short.closed["trades"]
+    held_whole, _ = whole.closed["trades"]
+    # 9.5 minutes closed: the short builder keeps the open minute's two closed slots.
+    assert held_short == [T0 + 540 * S, T0 + 555 * S]
+    assert held_whole == [T0 + n * 15 * S for n in range(38)]
+    # Both laid the same 15s and 1m bars from what they held.
+    assert [b.row for b in closed_short] == [b.row for b in closed_whole if b.timeframe != "1d"]
+    minute = short.close_until(T0 + 600 * S, never, 0)
+    counts = [(b.timeframe, b.row["trade_count"]) for b in minute]
+    assert counts == [("15s", 3), ("15s", 3), ("1m", 12)]
