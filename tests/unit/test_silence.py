@@ -78,7 +78,9 @@ def test_the_kernel_agrees_with_a_brute_force_walk_on_nearly_sorted_days() -> No
         ticks[back] -= generator.integers(1, 2_000, int(back.sum())) * 1_000
         cases.append(ticks.tolist())
     for ticks in cases:
-        found = longest_silence(np.array(ticks, dtype=np.int64), DAY, end)
+        given = np.array(ticks, dtype=np.int64)
+        found = longest_silence(given, DAY, end)
+        assert given.tolist() == ticks  # worked on its own copy
         first, last, usual = _brute_force(ticks, DAY, end)
         assert (found.start, found.end) == (
             datetime.fromtimestamp(first / 1e6, tz=UTC),
