@@ -9,8 +9,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from partitions import TIMEFRAMES
-
 DEFAULT_LAKE_ROOT = "./data"
 DEFAULT_DATASETS_ENDPOINT = "https://datasets.tardis.dev/v1"
 DEFAULT_API_ENDPOINT = "https://api.tardis.dev/v1"
@@ -45,7 +43,7 @@ class Environment:
     # The timeframes the live service builds, shortest first (default: all of them). The
     # open bar of the longest holds its ticks in memory: an execution deployment that
     # needs 15s and 1m bars keeps minutes of ticks, not the day's.
-    live_timeframes: tuple[str, ...] = tuple(TIMEFRAMES)
+    live_timeframes: tuple[str, ...] = field(default_factory=lambda: _candle_timeframes())
     # Deribit API credentials for the live feed's raw channels (both, or the public
     # 100 ms channels); the service outside Dagster reads them here, never logs them.
     deribit_client_id: str = ""
@@ -101,17 +99,27 @@ def _whole(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
     return int(raw)
 
 
+def _candle_timeframes() -> tuple[str, ...]:
+    """The candle timeframes, shortest first: the reader's copy (``partitions.TIMEFRAMES``
+    imports Dagster, which the reader, a user of this module, must not; the two are held
+    equal by tests/unit/test_reader_package.py)."""
+    from market_reader.layout import CANDLE_TIMEFRAMES
+
+    return CANDLE_TIMEFRAMES
+
+
 def _timeframes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     """The timeframes listed in ``name`` (comma-separated), shortest first; every one when
     unset."""
+    every = _candle_timeframes()
     raw = env.get(name, "").strip()
     if not raw:
-        return tuple(TIMEFRAMES)
+        return every
     chosen = {part.strip() for part in raw.split(",") if part.strip()}
-    unknown = sorted(chosen - set(TIMEFRAMES))
+    unknown = sorted(chosen - set(every))
     if unknown or not chosen:
         raise ValueError(
             f"{name}={raw!r}: {', '.join(unknown) or 'no timeframe'} is not a timeframe; "
-            f"list some of {','.join(TIMEFRAMES)}, e.g. {name}=15s,1m, or unset it for all"
+            f"list some of {','.join(every)}, e.g. {name}=15s,1m, or unset it for all"
         )
-    return tuple(timeframe for timeframe in TIMEFRAMES if timeframe in chosen)
+    return tuple(timeframe for timeframe in every if timeframe in chosen)
