@@ -56,9 +56,7 @@ def test_a_look_back_reads_its_days_in_order_and_names_the_missing(lake: Parquet
     table, missing = look_back.read(columns=["day", "file", "value"])
 
     assert missing == [day for day in DAYS if day in MISSING]
-    expected = pa.concat_tables(
-        lake.read(ASSET, day, VENUE) for day in DAYS if day not in MISSING
-    )
+    expected = pa.concat_tables(lake.read(ASSET, day, VENUE) for day in DAYS if day not in MISSING)
     assert table.equals(expected)
     assert table["day"].to_pylist()[0] == DAYS[0]
     names = [path.name for path in look_back.listed()[DAYS[0]]]

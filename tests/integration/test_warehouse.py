@@ -42,9 +42,7 @@ TABLE_KEY = AssetKey(["warehouse", f"candles_{TIMEFRAME}"])
 TABLE = AssetSelection.assets(TABLE_KEY)
 # A real BigQuery dataset, ``project.dataset``, for the live smoke test.
 LIVE_DATASET = os.environ.get("LIVE_BIGQUERY_DATASET", "")
-ALL = [
-    a for a in defs.assets if a.is_executable and AssetKey("coverage_heatmap") not in a.keys
-]
+ALL = [a for a in defs.assets if a.is_executable and AssetKey("coverage_heatmap") not in a.keys]
 # The warehouse table's partitions (date × the universe's venues), for a reader of its slices.
 PARTITIONS = next(a for a in ALL if TABLE_KEY in a.keys).partitions_def
 
