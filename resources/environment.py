@@ -18,6 +18,15 @@ DEFAULT_LIVE_GRACE_MS = 2_000
 DEFAULT_FILE_DEADLINE_SECONDS = 300
 
 
+def _candle_timeframes() -> tuple[str, ...]:
+    """The candle timeframes, shortest first: the reader's copy (``partitions.TIMEFRAMES``
+    imports Dagster, which the reader, a user of this module, must not; the two are held
+    equal by tests/unit/test_reader_package.py)."""
+    from market_reader.layout import CANDLE_TIMEFRAMES
+
+    return CANDLE_TIMEFRAMES
+
+
 @dataclass(frozen=True)
 class Environment:
     """The contract's variables, defaults applied (empty strings where a default is
@@ -43,7 +52,7 @@ class Environment:
     # The timeframes the live service builds, shortest first (default: all of them). The
     # open bar of the longest holds its ticks in memory: an execution deployment that
     # needs 15s and 1m bars keeps minutes of ticks, not the day's.
-    live_timeframes: tuple[str, ...] = field(default_factory=lambda: _candle_timeframes())
+    live_timeframes: tuple[str, ...] = field(default_factory=_candle_timeframes)
     # Deribit API credentials for the live feed's raw channels (both, or the public
     # 100 ms channels); the service outside Dagster reads them here, never logs them.
     deribit_client_id: str = ""
@@ -97,15 +106,6 @@ def _whole(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
             f"{name}={default}, or unset it for the default"
         )
     return int(raw)
-
-
-def _candle_timeframes() -> tuple[str, ...]:
-    """The candle timeframes, shortest first: the reader's copy (``partitions.TIMEFRAMES``
-    imports Dagster, which the reader, a user of this module, must not; the two are held
-    equal by tests/unit/test_reader_package.py)."""
-    from market_reader.layout import CANDLE_TIMEFRAMES
-
-    return CANDLE_TIMEFRAMES
 
 
 def _timeframes(env: Mapping[str, str], name: str) -> tuple[str, ...]:
