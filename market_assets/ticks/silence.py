@@ -1,5 +1,6 @@
 """Holes inside a day: an instrument's longest silence against its usual spacing. Pure."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,8 +10,9 @@ import numpy as np
 SILENCE_FACTOR = 100
 # ...and at least this long: busy instruments pause for seconds without anything missing.
 SILENCE_FLOOR_SECONDS = 300
-# The median's counting buckets: 2**17 of them over the high bits of the gaps.
-_HIGH_BITS = 17
+# Gaps shorter than this (µs) are counted in a histogram of as many buckets, the rest kept
+# as they are: a day holds at most 86,400 s / 65.5 ms = 1.3 million such longer gaps.
+_COUNTED_US = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -37,68 +39,121 @@ def longest_silence(timestamps_us: np.ndarray, day_start_us: int, day_end_us: in
     The usual spacing is the median gap between consecutive distinct timestamps. Of equal
     longest gaps, the earliest is reported. ``timestamps_us`` is left as it was.
     """
-    if (
-        timestamps_us.size
-        and day_start_us <= timestamps_us.min() <= timestamps_us.max() < day_end_us
-    ):
-        inside = timestamps_us.copy()  # a busy day's file: every tick inside the day
-    else:
-        inside = timestamps_us[(timestamps_us >= day_start_us) & (timestamps_us < day_end_us)]
-    if not inside.size:
-        whole = (day_end_us - day_start_us) / 1e6
-        return Silence(_utc(day_start_us), _utc(day_end_us), whole, whole)
-    # Two arrays of the day's size, worked in place: a busy day has millions of ticks,
-    # and each fresh array of that size costs more in page faults than its arithmetic.
-    steps = np.diff(inside)
-    # A day's file is ordered by receive time, so its exchange times are nearly sorted:
-    # one linear pass says whether a sort is needed, and timsort is linear on such runs.
-    if (steps < 0).any():
-        inside.sort(kind="stable")
-        np.subtract(inside[1:], inside[:-1], out=steps)
-    # The gaps are the day's start to the first tick, the steps, the last tick to the
-    # day's end; repeated timestamps make zero steps, which never win against the last
-    # gap (> 0), so distinct timestamps need not be made unique first.
-    first, last = int(inside[0]) - day_start_us, day_end_us - int(inside[-1])
-    middle = int(np.argmax(steps)) if steps.size else -1
-    widest = int(steps[middle]) if steps.size else -1
-    if first >= widest and first >= last:
-        bounds = (day_start_us, int(inside[0]))
-    elif widest >= last:
-        bounds = (int(inside[middle]), int(inside[middle + 1]))
-    else:
-        bounds = (int(inside[-1]), day_end_us)
-    gap = bounds[1] - bounds[0]
-    positive = steps > 0
-    count = int(np.count_nonzero(positive))
-    # The distinct gaps go where the timestamps were (no longer needed), and the median's
-    # scratch where the steps were.
-    distinct = np.compress(positive, steps, out=inside[:count])
-    return Silence(
-        start=_utc(bounds[0]),
-        end=_utc(bounds[1]),
-        seconds=gap / 1e6,
-        usual_spacing_seconds=_median(distinct, steps[:count]) / 1e6 if count else gap / 1e6,
-    )
+    return longest_silence_in_pieces([(timestamps_us, None)], day_start_us, day_end_us)
 
 
-def _median(values: np.ndarray, scratch: np.ndarray) -> float:
-    """``np.median`` of positive int64 ``values``, by counting: linear however many
-    values repeat (timestamps in whole milliseconds make gaps that repeat by the
-    million, on which numpy's partition slows down a hundredfold). The high bits are
-    counted first, then the low bits of the values in the bucket holding the middle.
-    ``scratch``, an int64 array of the same size, is written over."""
-    shift = max(0, int(values.max()).bit_length() - _HIGH_BITS)
-    high = np.right_shift(values, shift, out=scratch)
-    below = np.cumsum(np.bincount(high))
+def longest_silence_in_pieces(
+    pieces: Iterable[tuple[np.ndarray, int | None]], day_start_us: int, day_end_us: int
+) -> Silence:
+    """``longest_silence`` of the timestamps of every piece, each given with the smallest
+    timestamp of all the pieces after it (None for the last): what a stored file's row
+    groups and their footer statistics say. A piece is sorted (a day's file is ordered by
+    receive time, so its exchange times are nearly sorted) together with whatever of the
+    piece before may still be passed by a later one; the rest is placed for good. Memory
+    is a few pieces, not the day, and the pieces are left as they were.
+    """
+    scan = _Scan(day_start_us, day_end_us)
+    held = np.empty(0, np.int64)
+    for values, later_minimum in pieces:
+        inside = _inside(values, day_start_us, day_end_us)
+        merged = np.concatenate((held, inside)) if held.size else inside
+        if merged.size > 1 and bool((merged[1:] < merged[:-1]).any()):
+            merged = np.sort(merged, kind="stable")  # a copy: the piece itself is untouched
+        if later_minimum is None:
+            settled = merged.size
+        else:
+            # Nothing after is earlier than this (nor than the day's start).
+            floor = max(int(later_minimum), day_start_us)
+            settled = int(np.searchsorted(merged, floor, side="right"))
+        scan.place(merged[:settled])
+        held = merged[settled:]
+    scan.place(held)
+    return scan.result()
 
-    def kth(k: int) -> int:  # the k-th smallest, from 0
-        bucket = int(np.searchsorted(below, k, side="right"))
-        rank = k - (int(below[bucket - 1]) if bucket else 0)
-        low = values[high == bucket] & ((1 << shift) - 1)
-        return (bucket << shift) | int(np.searchsorted(np.cumsum(np.bincount(low)), rank, "right"))
 
-    half = values.size // 2
-    return float(kth(half)) if values.size % 2 else (kth(half - 1) + kth(half)) / 2
+def _inside(values: np.ndarray, day_start_us: int, day_end_us: int) -> np.ndarray:
+    if not values.size or day_start_us <= values.min() <= values.max() < day_end_us:
+        return values
+    return values[(values >= day_start_us) & (values < day_end_us)]
+
+
+class _Scan:
+    """The day's distinct timestamps taken in order, a run at a time: the widest gap (the
+    earliest of equal ones) and the gaps' distribution, for their median."""
+
+    def __init__(self, day_start_us: int, day_end_us: int) -> None:
+        self.day_start_us, self.day_end_us = day_start_us, day_end_us
+        self.first: int | None = None
+        self.last: int | None = None
+        self.widest = -1
+        self.widest_bounds = (0, 0)
+        self.counted = np.zeros(_COUNTED_US, np.int64)
+        self.kept: list[np.ndarray] = []
+
+    def place(self, ordered: np.ndarray) -> None:
+        """The next timestamps in order, none earlier than any placed before."""
+        if not ordered.size:
+            return
+        if self.last is None:
+            self.first = int(ordered[0])
+            steps, lefts = np.diff(ordered), ordered[:-1]
+        else:
+            steps, lefts = np.diff(ordered, prepend=self.last), None
+        if steps.size:
+            at = int(np.argmax(steps))
+            if steps[at] > self.widest:  # strictly: of equal gaps the earliest stays
+                self.widest = int(steps[at])
+                left = int(lefts[at]) if lefts is not None else self._left(ordered, at)
+                self.widest_bounds = (left, left + self.widest)
+            # Repeated timestamps make zero steps: the gaps are those between distinct ones.
+            gaps = steps[steps > 0]
+            short = gaps < _COUNTED_US
+            self.counted += np.bincount(gaps[short], minlength=_COUNTED_US)
+            if not short.all():
+                self.kept.append(gaps[~short])
+        self.last = int(ordered[-1])
+
+    def _left(self, ordered: np.ndarray, at: int) -> int:
+        return self.last if at == 0 else int(ordered[at - 1])  # type: ignore[return-value]
+
+    def result(self) -> Silence:
+        start, end = self.day_start_us, self.day_end_us
+        if self.first is None or self.last is None:
+            whole = (end - start) / 1e6
+            return Silence(_utc(start), _utc(end), whole, whole)
+        before, after = self.first - start, end - self.last
+        if before >= self.widest and before >= after:
+            bounds = (start, self.first)
+        elif self.widest >= after:
+            bounds = self.widest_bounds
+        else:
+            bounds = (self.last, end)
+        gap = (bounds[1] - bounds[0]) / 1e6
+        median = self._median()
+        return Silence(
+            start=_utc(bounds[0]),
+            end=_utc(bounds[1]),
+            seconds=gap,
+            usual_spacing_seconds=gap if median is None else median / 1e6,
+        )
+
+    def _median(self) -> float | None:
+        """The median gap, exactly: counted gaps by their histogram, the longer ones
+        sorted (sorting, unlike numpy's partition, does not slow down on the millions of
+        repeats that timestamps in whole milliseconds make)."""
+        below = np.cumsum(self.counted)
+        kept = np.sort(np.concatenate(self.kept)) if self.kept else np.empty(0, np.int64)
+        total = int(below[-1]) + kept.size
+        if not total:
+            return None
+
+        def kth(k: int) -> int:  # the k-th smallest, from 0
+            if k < below[-1]:
+                return int(np.searchsorted(below, k, side="right"))
+            return int(kept[k - int(below[-1])])
+
+        half = total // 2
+        return float(kth(half)) if total % 2 else (kth(half - 1) + kth(half)) / 2
 
 
 def _utc(microseconds: int) -> datetime:
