@@ -87,7 +87,8 @@ class _Scan:
         self.last: int | None = None
         self.widest = -1
         self.widest_bounds = (0, 0)
-        self.counted = np.zeros(_COUNTED_US, np.int64)
+        self.counted = np.zeros(_COUNTED_US, np.int64)  # pages touched only as used
+        self.used = 0
         self.kept: list[np.ndarray] = []
 
     def place(self, ordered: np.ndarray) -> None:
@@ -108,7 +109,9 @@ class _Scan:
             # Repeated timestamps make zero steps: the gaps are those between distinct ones.
             gaps = steps[steps > 0]
             short = gaps < _COUNTED_US
-            self.counted += np.bincount(gaps[short], minlength=_COUNTED_US)
+            counts = np.bincount(gaps[short])  # as long as the longest short gap needs
+            self.counted[: counts.size] += counts
+            self.used = max(self.used, counts.size)
             if not short.all():
                 self.kept.append(gaps[~short])
         self.last = int(ordered[-1])
@@ -141,7 +144,7 @@ class _Scan:
         """The median gap, exactly: counted gaps by their histogram, the longer ones
         sorted (sorting, unlike numpy's partition, does not slow down on the millions of
         repeats that timestamps in whole milliseconds make)."""
-        below = np.cumsum(self.counted)
+        below = np.cumsum(self.counted[: max(self.used, 1)])
         kept = np.sort(np.concatenate(self.kept)) if self.kept else np.empty(0, np.int64)
         total = int(below[-1]) + kept.size
         if not total:
