@@ -242,7 +242,9 @@ def timestamp_pieces(
     ends = list(accumulate(group.num_rows for group in groups))
     read = 0
     group = 0
-    for batch in stored.iter_batches(batch_size=batch_rows, columns=["timestamp"]):
+    for batch in stored.iter_batches(
+        batch_size=batch_rows, columns=["timestamp"], use_threads=False
+    ):
         read += batch.num_rows
         while ends[group] < read:
             group += 1

@@ -26,7 +26,9 @@ def lake_file(name: str, values: list[int]) -> LakeFile:
     return LakeFile(name, table.schema, table.to_batches(), {"url": f"http://x/{name}"})
 
 
-def test_partition_lands_in_hive_layout_with_utc_timestamps_and_zstd(tmp_path: Path) -> None:
+def test_partition_lands_in_hive_layout_with_utc_timestamps_and_zstd_beyond_tiny_files(
+    tmp_path: Path,
+) -> None:
     lake = ParquetLake(str(tmp_path))
     written = lake.write_partition(TRADES, "2024-01-01", "binance", [lake_file("a", [1, 2])])
 
@@ -35,7 +37,12 @@ def test_partition_lands_in_hive_layout_with_utc_timestamps_and_zstd(tmp_path: P
     assert written.rows == 2
     assert written.first_timestamp.isoformat() == "1970-01-01T00:00:00.000001+00:00"
     column = pq.ParquetFile(path).metadata.row_group(0).column(0)
-    assert column.compression == "ZSTD"
+    assert column.compression == "UNCOMPRESSED"  # two rows: smaller than compressed
+    # 5,000 rows are 80,000 bytes of Arrow data, over UNCOMPRESSED_BELOW_BYTES (65,536).
+    lake.write_partition(TRADES, "2024-01-02", "binance", [lake_file("b", list(range(5_000)))])
+    larger = tmp_path / "ticks/trades/date=2024-01-02/venue=binance/b.parquet"
+    groups = pq.ParquetFile(larger).metadata.row_group(0)
+    assert {groups.column(i).compression for i in range(groups.num_columns)} == {"ZSTD"}
     logical = pq.ParquetFile(path).schema.column(0).logical_type
     assert '"isAdjustedToUTC":true' in logical.to_json()
     assert '"timeUnit":"microseconds"' in logical.to_json()
